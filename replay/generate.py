@@ -1,0 +1,695 @@
+"""A realistic synthetic province as a time-sorted JSON Lines replay file.
+
+No public dossier-level data exists, so the product makes its own. ``generate`` plays
+the land units of ``replay.province`` over ``months`` months: each working day it takes
+in dossiers (office-hour arrivals at the desk, online filings at any hour), decides each
+dossier's whole story (transfers between units, supplement requests, tax coordination,
+apology letters, results attached or not, dossiers closed late or withdrawn), and
+writes the events in time order, with the small share of malformed and duplicate lines
+a real feed has. It streams: stories are told in order of intake day and merged through
+a heap that only holds events not yet due for writing, so a year of a large province
+runs in bounded memory. It is deterministic for a seed (one ``random.Random``, no wall
+clock, no dependence on set order or ``hash()``).
+
+Because the generator decides every story, it also judges every dossier by the rules of
+DOMAIN.md (due time in working time, land clock paused during tax, restarted after a
+supplement; classification by local date) and returns that ground truth in
+``GenerateStats``, so tests and demos can check the pipeline's numbers against it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import heapq
+import math
+import random
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import orjson
+
+from replay.province import (
+    BRANCH, BRANCH_MIX, OFFICE, DEFAULT_TRANSFER, HABITS, OFFICE_MIX, ONLINE_PAYMENT, REJECTED,
+    SECOND_APOLOGY, SUPPLEMENT_ABANDONED, TAX_HABITS, TAX_SHARE, TO_BRANCH, TO_OFFICE,
+    UNLISTED_PROCEDURE, UNLISTED_SHARE, WITHDRAWN, load_units,
+)
+from stream_app.domain.calendar import TZ, WorkingCalendar
+from stream_app.domain.catalog import Catalog, Procedure
+
+DEFAULT_START = date(2023, 10, 1)  # late 2023: the province saw 17.8-20.7 % late
+DEFAULT_DOSSIERS_PER_MONTH = 6_000  # a ~1 M-people province: 60-100 thousand a year
+WORKING_DAYS_PER_YEAR = 248
+# Stories are cut here (the dossier stays open): it bounds what the merge heap holds.
+MAX_STORY = timedelta(days=120)
+MALFORMED_SHARE = 0.005
+DUPLICATE_SHARE = 0.005
+PERSONAL_SHARE = 0.12  # received events carrying the applicant's name and phone
+
+HOUR = timedelta(hours=1)
+WORKING_DAY = 8 * HOUR
+_EPOCH = datetime(1970, 1, 1, tzinfo=TZ)
+_MS = timedelta(milliseconds=1)
+
+# Intake rhythm: Monday queues, quiet Fridays, the year-end and pre-Tết rush.
+_WEEKDAY = (1.15, 1.05, 1.0, 0.98, 0.88, 0.6, 0.6)  # Saturdays: make-up working days
+_SEASON = {1: 1.15, 2: 0.85, 3: 1.05, 4: 1.0, 5: 1.0, 6: 1.0,
+           7: 0.95, 8: 0.95, 9: 0.95, 10: 1.0, 11: 1.0, 12: 1.1}
+# Online filing by hour of day (relative), and on days the offices are closed.
+_ONLINE_HOUR = (0.04, 0.02, 0.02, 0.02, 0.03, 0.08, 0.25, 0.6, 0.9, 1.0, 1.0, 0.9,
+                0.6, 0.7, 0.9, 1.0, 0.9, 0.7, 0.5, 0.55, 0.6, 0.5, 0.3, 0.12)
+_ONLINE_DAY_OFF = 0.45
+_UNKNOWN_TYPES = ("comment_added", "dossier_viewed", "payment_reminder_sent", "status_synced")
+_SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Phan", "Trương", "Bùi", "Đặng", "Đỗ", "Ngô")
+_MIDDLE = ("Văn", "Thị", "Minh", "Ngọc", "Thanh", "Hoàng", "Quốc", "Thu", "Kim")
+_GIVEN = ("An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hạnh", "Hùng", "Lan", "Linh", "Long",
+          "Mai", "Nam", "Ngân", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Yến")
+
+
+# -- ground truth -----------------------------------------------------------------------
+
+
+@dataclass
+class UnitStats:
+    """Ground-truth counts for one receiving unit (or one month, or the province).
+
+    ``received`` counts by month of intake, the ``finished`` family by month of
+    finishing (concluded or withdrawn); withdrawn and no-limit dossiers count on time.
+    ``open``/``open_overdue`` are as of the end of the period. The failure counters are
+    dossiers, judged on the written events by the rules the alerts use.
+    """
+
+    received: int = 0
+    finished: int = 0
+    early: int = 0
+    on_time: int = 0
+    overdue: int = 0
+    withdrawn: int = 0
+    rejected: int = 0
+    open: int = 0
+    open_overdue: int = 0
+    online: int = 0
+    unknown_procedure: int = 0
+    transfer_inheritance: int = 0  # procedure 1.012711 (transfer, inheritance, gift)
+    transfer_inheritance_to_tax: int = 0
+    sent_to_tax: int = 0
+    late_tax_notice: int = 0  # tax notice issued after the tax limit, or not by the end
+    supplement: int = 0
+    moved: int = 0  # transferred to another unit at least once
+    extended: int = 0
+    late_extension: int = 0  # <1 working day before due, after it, or a second letter
+    left_open: int = 0  # concluded more than 1 working day after the result
+    missing_result: int = 0  # approved without an electronic result attached
+
+    @property
+    def overdue_rate(self) -> float:
+        return self.overdue / self.finished if self.finished else 0.0
+
+    def add(self, other: UnitStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class GenerateStats:
+    """What ``generate`` wrote, and the ground truth of every dossier in it."""
+
+    start: date
+    end: date  # exclusive: the period is [start, end)
+    dossiers: int = 0
+    events: int = 0  # valid event lines, each once
+    duplicates: int = 0  # exact repeats of a valid line
+    malformed: int = 0  # lines that are not valid events
+    last_event_at: datetime | None = None
+    units: dict[str, UnitStats] = field(default_factory=dict)  # by receiving unit
+    months: dict[date, UnitStats] = field(default_factory=dict)  # first day of the month
+
+    @property
+    def lines(self) -> int:
+        return self.events + self.duplicates + self.malformed
+
+    @property
+    def total(self) -> UnitStats:
+        total = UnitStats()
+        for stats in self.units.values():
+            total.add(stats)
+        return total
+
+
+class _Event(NamedTuple):
+    at: datetime
+    type: str
+    agency: str
+    fields: dict[str, Any]
+
+
+def due_by_rules(cal: WorkingCalendar, events: list[_Event], limit: float | None) -> tuple[datetime | None, bool]:
+    """(due_at, paused) after ``events``: the clock restarts from zero after a supplement
+    and the land clock pauses from sent_to_tax to obligation_paid (DOMAIN.md)."""
+    due: datetime | None = None
+    paused, held, remaining = False, None, timedelta(0)
+    if limit is None:
+        return None, False
+    for e in events:
+        if e.type == "received":
+            due = cal.add_days(e.at, limit)
+        elif e.type == "supplement_requested":
+            due, paused = None, True
+        elif e.type == "supplement_received":
+            due, paused = cal.add_days(e.at, limit), False
+        elif e.type == "sent_to_tax" and not paused:
+            held, remaining = due, cal.between(e.at, due) if due else timedelta(0)
+            due, paused = None, True
+        elif e.type == "obligation_paid" and paused and held is not None:
+            # Sent to tax after the due time: nothing remains, the old due time stands.
+            due, paused = (cal.add(e.at, remaining) if remaining else held), False
+    return due, paused
+
+
+def _judge(cal: WorkingCalendar, events: list[_Event], proc: Procedure | None, end: datetime,
+           stats: GenerateStats) -> None:
+    """Count one dossier's written events into the ground truth."""
+    unit, received = events[0].agency, events[0]
+    limit = proc.limit_working_days if proc else None
+    row = stats.units.setdefault(unit, UnitStats())
+    rows = [row, _month_row(stats, cal.local_date(received.at))]
+    for r in rows:
+        r.received += 1
+        r.online += received.fields["channel"] == "online"
+        r.unknown_procedure += proc is None
+    by_type: dict[str, list[_Event]] = {}
+    for e in events:
+        by_type.setdefault(e.type, []).append(e)
+    first = {t: es[0].at for t, es in by_type.items()}
+    if received.fields["procedure_code"] == "1.012711":
+        row.transfer_inheritance += 1
+        row.transfer_inheritance_to_tax += "sent_to_tax" in first
+    row.sent_to_tax += "sent_to_tax" in first
+    row.supplement += "supplement_requested" in first
+    row.moved += "transferred" in first
+    if "sent_to_tax" in first and proc and proc.tax_limit_working_days:
+        tax_due = cal.add_days(first["sent_to_tax"], proc.tax_limit_working_days)
+        notice = first.get("tax_notice_issued")
+        row.late_tax_notice += tax_due < end and (notice is None or notice > tax_due)
+    finish = first.get("concluded") or first.get("withdrawn")
+    if finish is None:
+        due, _ = due_by_rules(cal, events, limit)
+        row.open += 1
+        row.open_overdue += due is not None and cal.local_date(due) < end.date()
+    else:
+        due, _ = due_by_rules(cal, [e for e in events if e.at <= finish], limit)
+        finished_on, due_on = cal.local_date(finish), (cal.local_date(due) if due else None)
+        month = _month_row(stats, finished_on)
+        for r in (row, month):
+            r.finished += 1
+            if "withdrawn" in first or due_on is None or finished_on == due_on:
+                r.on_time += 1
+            elif finished_on < due_on:
+                r.early += 1
+            else:
+                r.overdue += 1
+        row.withdrawn += "withdrawn" in first
+        outcome = by_type["concluded"][0].fields["outcome"] if "concluded" in first else None
+        row.rejected += outcome == "rejected"
+        row.missing_result += outcome == "approved" and "result_attached" not in first
+    results = [first[t] for t in ("result_attached", "result_returned") if t in first]
+    if results:
+        alarm = cal.add(min(results), WORKING_DAY)
+        concluded = first.get("concluded")
+        row.left_open += alarm < end and (concluded is None or concluded > alarm)
+    letters = by_type.get("extended", [])
+    row.extended += bool(letters)
+    if letters:
+        due, _ = due_by_rules(cal, [e for e in events if e.at <= letters[0].at], limit)
+        late = due is None or letters[0].at >= due or cal.between(letters[0].at, due) < WORKING_DAY
+        row.late_extension += late or len(letters) > 1
+
+
+def _month_row(stats: GenerateStats, day: date) -> UnitStats:
+    return stats.months.setdefault(day.replace(day=1), UnitStats())
+
+
+# -- stories ----------------------------------------------------------------------------
+
+
+class _Intake(NamedTuple):
+    received_at: datetime
+    unit: str
+    channel: str
+    slow: float  # >1 after a long holiday or in a rush: the backlog slows everyone
+
+
+class _Storyteller:
+    """Decides the whole story of one dossier, from intake to conclusion."""
+
+    def __init__(self, rng: random.Random, cal: WorkingCalendar, catalog: Catalog) -> None:
+        self.rng, self.cal, self.catalog = rng, cal, catalog
+        units = load_units()
+        self.office = next(code for code in HABITS if units[code].kind == OFFICE)
+        self.branches = [code for code in HABITS if units[code].kind == BRANCH]
+        self.branch_shares = [HABITS[code].share for code in self.branches]
+
+    def tell(self, dossier_id: str, intake: _Intake) -> tuple[list[_Event], Procedure | None]:
+        rng, cal, unit = self.rng, self.cal, intake.unit
+        habits = HABITS[unit]
+        code = self._procedure(unit)
+        proc = self.catalog.lookup(code, cal.local_date(intake.received_at))
+        limit = proc.limit_working_days if proc else None
+        own: dict[str, Any] = {"procedure_code": code, "channel": intake.channel}
+        if limit:
+            own["source_due_at"] = _iso(cal.add_days(intake.received_at, limit))
+        if rng.random() < PERSONAL_SHARE:
+            own["applicant_name"] = " ".join(rng.choice(names) for names in (_SURNAMES, _MIDDLE, _GIVEN))
+            own["phone"] = "09" + "".join(rng.choice("0123456789") for _ in range(8))
+        story = [_Event(intake.received_at, "received", unit, own)]
+
+        clock = intake.received_at
+        if rng.random() < habits.supplement:
+            # The completeness check finds a gap within the first working days.
+            asked = cal.add(clock, _hours(rng.uniform(0.2, 2.5) * 8))
+            story.append(_Event(asked, "supplement_requested", unit, {}))
+            if rng.random() < SUPPLEMENT_ABANDONED:
+                return story, proc
+            clock = self._office_moment_after(asked, round(_clamp(rng.lognormvariate(math.log(6), 0.6), 1, 45)))
+            story.append(_Event(clock, "supplement_received", unit, {}))
+
+        # The working time the dossier needs at the land units, from the (re)start.
+        work = (limit or 10) * 8 * rng.lognormvariate(math.log(habits.pace * intake.slow), habits.spread)
+        steps: list[tuple[float, str]] = [(1.0, "result")]
+        other = self._transfer_partner(unit, code)
+        if other:
+            steps += [(rng.uniform(0.1, 0.3), "out"), (rng.uniform(0.65, 0.9), "back")]
+        if proc and proc.tax_interlinked and rng.random() < TAX_SHARE.get(code, 0.0):
+            steps.append((rng.uniform(0.3, 0.6), "tax"))
+        end_early = rng.random()
+        if end_early < WITHDRAWN:
+            steps.append((rng.uniform(0.05, 0.9), "withdrawn"))
+        elif end_early < WITHDRAWN + REJECTED:
+            steps.append((rng.uniform(0.2, 0.95), "rejected"))
+        steps.sort()
+
+        holder, t, done = unit, clock, 0.0
+        for share, step in steps:
+            # A few working minutes at least between steps: nothing happens twice at once.
+            t = cal.add(t, _hours((share - done) * work + rng.uniform(0.03, 0.3)))
+            done = share
+            if step == "out":
+                story.append(_Event(t, "transferred", holder, {"to_unit": other}))
+                holder = other
+            elif step == "back":
+                story.append(_Event(t, "transferred", holder, {"to_unit": unit}))
+                holder = unit
+            elif step == "tax":
+                t = self._tax(story, t, holder, habits.tax_office, proc)
+            elif step == "withdrawn":
+                story.append(_Event(t, "withdrawn", holder, {}))
+                return story, proc
+            elif step == "rejected":
+                story.append(_Event(t, "concluded", holder, {"outcome": "rejected"}))
+                if rng.random() < 0.5:  # the refusal letter handed over
+                    story.append(_Event(self._return_moment(t), "result_returned", holder, {}))
+                return story, proc
+            else:
+                break
+        self._finish(story, t, holder, dossier_id)
+        if limit:
+            self._apology(story, t, limit)
+        story.sort(key=lambda e: e.at)  # stable: same-moment events keep their order
+        return story, proc
+
+    def _procedure(self, unit: str) -> str:
+        if self.rng.random() < UNLISTED_SHARE:
+            return UNLISTED_PROCEDURE
+        mix = OFFICE_MIX if unit == self.office else BRANCH_MIX
+        return self.rng.choices(list(mix), weights=list(mix.values()))[0]
+
+    def _transfer_partner(self, unit: str, code: str) -> str | None:
+        """The unit the dossier visits and comes back from, if any."""
+        if unit in self.branches:
+            if self.rng.random() < TO_OFFICE.get(code, DEFAULT_TRANSFER):
+                return self.office
+            return None
+        if self.rng.random() < TO_BRANCH.get(code, DEFAULT_TRANSFER):
+            return self.rng.choices(self.branches, weights=self.branch_shares)[0]
+        return None
+
+    def _tax(self, story: list[_Event], sent: datetime, holder: str, office: str,
+             proc: Procedure | None) -> datetime:
+        """Information slip to tax, payment notice, proof of payment; returns the payment."""
+        rng, cal = self.rng, self.cal
+        story.append(_Event(sent, "sent_to_tax", holder, {"tax_office": office}))
+        tax_limit = (proc.tax_limit_working_days if proc else None) or 5
+        late = rng.random() < TAX_HABITS[office].late
+        share = rng.uniform(1.05, 2.2) if late else rng.uniform(0.1, 0.95)
+        notice = cal.add(sent, _hours(share * tax_limit * 8))
+        story.append(_Event(notice, "tax_notice_issued", office, {}))
+        online = rng.random() < ONLINE_PAYMENT
+        days = round(_clamp(rng.lognormvariate(math.log(2 if online else 4), 0.7), 0, 40))
+        paid = self._office_moment_after(notice, days)
+        story.append(_Event(paid, "obligation_paid", holder, {"channel": "online" if online else "counter"}))
+        return paid
+
+    def _finish(self, story: list[_Event], done: datetime, holder: str, dossier_id: str) -> None:
+        """Result attached, dossier concluded, result returned; or one of the failures."""
+        rng, cal = self.rng, self.cal
+        habits = HABITS[story[0].agency]
+        document = {"document_ref": f"KQ/{dossier_id}.pdf", "signed": rng.random() > 0.03}
+        habit = rng.random()
+        if habit < habits.left_open:
+            # The work is done, nobody closes the dossier on the system for days.
+            attached = rng.random() < 0.8
+            if attached:
+                story.append(_Event(done, "result_attached", holder, document))
+            if not attached or rng.random() < 0.7:
+                story.append(_Event(cal.add(done, _hours(rng.uniform(0.2, 12))), "result_returned", holder, {}))
+            concluded = cal.add(done, _hours(rng.uniform(1.6, 12) * 8))
+            story.append(_Event(concluded, "concluded", holder, {"outcome": "approved"}))
+            return
+        concluded = cal.add(done, _hours(rng.uniform(0.05, 3)))
+        if habit >= habits.left_open + habits.no_result:
+            story.append(_Event(done, "result_attached", holder, document))
+        story.append(_Event(concluded, "concluded", holder, {"outcome": "approved"}))
+        if rng.random() < 0.85:
+            story.append(_Event(self._return_moment(concluded), "result_returned", holder, {}))
+
+    def _apology(self, story: list[_Event], done: datetime, limit: float) -> None:
+        """An apology letter with a new date for some dossiers that run late."""
+        rng, cal = self.rng, self.cal
+        habits = HABITS[story[0].agency]
+        concluded = next(e.at for e in story if e.type == "concluded")
+        due, _ = due_by_rules(cal, [e for e in story if e.at <= concluded], limit)
+        if due is None or cal.local_date(concluded) <= cal.local_date(due) or rng.random() >= habits.apology:
+            return
+        restarted = max(e.at for e in story if e.type in ("received", "supplement_received", "obligation_paid"))
+        letter = None
+        if rng.random() >= habits.late_apology:
+            letter = cal.subtract(due, _hours(8 + rng.uniform(0.1, 16)))
+            letter = letter if letter > restarted else None
+        if letter is None:  # too late: less than a working day before due, or after it
+            lo = max(cal.clock_start(restarted), cal.subtract(due, _hours(7.5)))
+            hi = min(done, cal.add(due, 3 * WORKING_DAY))
+            if hi <= lo:
+                return
+            letter = cal.add(lo, cal.between(lo, hi) * rng.uniform(0.05, 0.95))
+        if not restarted < letter < done:
+            return
+        new_due = self._end_of_day(cal.add_days(max(done, due), rng.uniform(0.3, 3)))
+        story.append(_Event(letter, "extended", self._holder_at(story, letter), {"new_due_at": _iso(new_due)}))
+        if rng.random() < SECOND_APOLOGY:
+            second = cal.add(letter, cal.between(letter, done) * rng.uniform(0.2, 0.9))
+            if letter < second < done:
+                new_due = self._end_of_day(cal.add_days(new_due, rng.uniform(1, 5)))
+                story.append(_Event(second, "extended", self._holder_at(story, second), {"new_due_at": _iso(new_due)}))
+
+    def _holder_at(self, story: list[_Event], at: datetime) -> str:
+        holder = story[0].agency
+        for e in story:
+            if e.type == "transferred" and e.at <= at:
+                holder = e.fields["to_unit"]
+        return holder
+
+    def _office_moment_after(self, t: datetime, days: int) -> datetime:
+        """A citizen comes back: a desk moment on the first working day ``days`` after ``t``."""
+        day = self.cal.local_date(t) + timedelta(days=days)
+        while not self.cal.is_working_day(day):
+            day += timedelta(days=1)
+        moment = desk_moment(self.rng, day)
+        return moment if moment > t else self.cal.add(t, _hours(self.rng.uniform(0.1, 2)))
+
+    def _return_moment(self, concluded: datetime) -> datetime:
+        return self._office_moment_after(concluded, self.rng.choice((0, 0, 1, 1, 2, 3, 5, 7, 10)))
+
+    def _end_of_day(self, t: datetime) -> datetime:
+        return datetime.combine(self.cal.local_date(t), time(17), TZ)
+
+
+def desk_moment(rng: random.Random, day: date) -> datetime:
+    """When a citizen shows up at a desk: a morning peak, a smaller afternoon one."""
+    if rng.random() < 0.62:
+        minutes = 7 * 60 + rng.triangular(0, 269, 80)
+    else:
+        minutes = 13 * 60 + 30 + rng.triangular(0, 209, 50)
+    seconds = int(minutes * 60) + rng.randrange(60)
+    return datetime.combine(day, time(seconds // 3600, seconds // 60 % 60, seconds % 60,
+                                      rng.randrange(1000) * 1000), TZ)
+
+
+def _hours(h: float) -> timedelta:
+    return timedelta(milliseconds=round(h * 3_600_000))
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return min(max(x, lo), hi)
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(TZ).isoformat(timespec="milliseconds")
+
+
+# -- intake -----------------------------------------------------------------------------
+
+
+class _Window(NamedTuple):
+    """Intake closing at the end of ``day``'s office hours, opening at the previous close:
+    online filings made after hours, at a weekend or on a holiday belong to it."""
+
+    day: date
+    start: datetime
+    end: datetime
+    desk_open: bool  # ``day`` is inside the period: desks receive too
+
+
+def _windows(cal: WorkingCalendar, start: date, end: date) -> list[_Window]:
+    close = cal.office_hours.periods[-1][1]
+    lo, period_end = datetime.combine(start, time(0), TZ), datetime.combine(end, time(0), TZ)
+    windows, day = [], start
+    while lo < period_end:
+        while not cal.is_working_day(day):
+            day += timedelta(days=1)
+        hi = min(datetime.combine(day, close, TZ), period_end)
+        if hi > lo:
+            windows.append(_Window(day, lo, hi, day < end))
+            lo = hi
+        day += timedelta(days=1)
+    return windows
+
+
+class _Intaker:
+    """Who files what, where and when, window by window; numbers the dossiers."""
+
+    def __init__(self, rng: random.Random, cal: WorkingCalendar, per_month: float) -> None:
+        self.rng, self.cal = rng, cal
+        self.per_day = per_month * 12 / WORKING_DAYS_PER_YEAR
+        self.units = list(HABITS)
+        self.backlog = 0.0  # extra intake after a long holiday, fading day by day
+        self.previous: date | None = None
+        self.sequence: dict[tuple[str, date], int] = {}
+
+    def take(self, window: _Window) -> list[tuple[str, _Intake]]:
+        rng, cal = self.rng, self.cal
+        gap = (window.day - self.previous).days if self.previous else 1
+        self.previous = window.day
+        # After Tết (or any break longer than a weekend) the queue is long and slow.
+        self.backlog = 0.12 * min(gap - 3, 6) if gap >= 4 else self.backlog * 0.55
+        season = _SEASON[window.day.month]
+        factor = season * _WEEKDAY[window.day.weekday()] * (1 + self.backlog)
+        slow = 1 + 0.6 * self.backlog + 0.4 * max(0.0, season - 1)
+        online_days = self._online_days(window)
+        arrivals: list[tuple[datetime, int, int, str]] = []
+        for index, unit in enumerate(self.units):
+            habits = HABITS[unit]
+            expected = self.per_day * habits.share * factor
+            if window.desk_open:
+                for _ in range(_poisson(rng, expected * (1 - habits.online))):
+                    if rng.random() < habits.postal / (1 - habits.online):
+                        # The morning mail is logged between 07:30 and 10:30.
+                        at = datetime.combine(window.day, time(7, 30), TZ) + _hours(rng.uniform(0, 3))
+                        arrivals.append((at, index, len(arrivals), "postal"))
+                    else:
+                        arrivals.append((desk_moment(rng, window.day), index, len(arrivals), "direct"))
+            for _ in range(_poisson(rng, expected * habits.online * online_days)):
+                arrivals.append((self._online_moment(window), index, len(arrivals), "online"))
+        arrivals.sort()
+        for key in [k for k in self.sequence if k[1] < window.start.date()]:
+            del self.sequence[key]
+        taken = []
+        for at, index, _, channel in arrivals:
+            unit, day = self.units[index], cal.local_date(at)
+            n = self.sequence[unit, day] = self.sequence.get((unit, day), 0) + 1
+            if n > 9999:
+                raise ValueError(f"more than 9999 dossiers at {unit} on {day}: lower dossiers_per_month")
+            taken.append((f"{unit}-{day:%y%m%d}-{n:04d}", _Intake(at, unit, channel, slow)))
+        return taken
+
+    def _online_days(self, window: _Window) -> float:
+        """The window's length in days, days off weighted less (fewer people file then)."""
+        total, t = 0.0, window.start
+        while t < window.end:
+            next_midnight = datetime.combine(t.date() + timedelta(days=1), time(0), TZ)
+            span = (min(next_midnight, window.end) - t) / timedelta(days=1)
+            total += span * (1 if self.cal.is_working_day(t.date()) else _ONLINE_DAY_OFF)
+            t = next_midnight
+        return total
+
+    def _online_moment(self, window: _Window) -> datetime:
+        span_ms = (window.end - window.start) // _MS
+        while True:
+            at = window.start + self.rng.randrange(span_ms) * _MS
+            weight = _ONLINE_HOUR[at.hour] * (1 if self.cal.is_working_day(at.date()) else _ONLINE_DAY_OFF)
+            if self.rng.random() < weight:
+                return at
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 50:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, n, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        n += 1
+        p *= rng.random()
+    return n
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+class _Feed:
+    """Writes valid lines in time order through a bounded heap, with a real feed's noise:
+    exact duplicate lines and malformed lines (extra copies, so the ground truth holds)."""
+
+    def __init__(self, sink: IO[bytes], rng: random.Random, stats: GenerateStats) -> None:
+        self.sink, self.rng, self.stats = sink, rng, stats
+        self.heap: list[tuple[int, int, bytes]] = []
+        self.seq = 0
+        self.last_ms: int | None = None
+
+    def push(self, at: datetime, line: bytes) -> None:
+        heapq.heappush(self.heap, ((at - _EPOCH) // _MS, self.seq, line))
+        self.seq += 1
+
+    def flush_before(self, at: datetime | None) -> None:
+        """Write every event earlier than ``at`` (all of them for None)."""
+        bound = None if at is None else (at - _EPOCH) // _MS
+        heap, rng, out = self.heap, self.rng, []
+        while heap and (bound is None or heap[0][0] < bound):
+            ms, _, line = heapq.heappop(heap)
+            self.last_ms = ms
+            out.append(line)
+            self.stats.events += 1
+            if rng.random() < DUPLICATE_SHARE:
+                out.append(line)
+                self.stats.duplicates += 1
+            if rng.random() < MALFORMED_SHARE:
+                out.append(self._malformed(line))
+                self.stats.malformed += 1
+        if out:
+            self.sink.write(b"\n".join(out) + b"\n")
+        if self.last_ms is not None:
+            self.stats.last_event_at = _EPOCH + self.last_ms * _MS
+
+    def _malformed(self, line: bytes) -> bytes:
+        rng, kind = self.rng, self.rng.random()
+        if kind < 0.3:  # cut off in transit: never valid JSON
+            return line[: rng.randrange(1, len(line) - 1)]
+        obj = orjson.loads(line)
+        if kind < 0.55:  # a source system left out a required field
+            own = {"received": "procedure_code", "transferred": "to_unit",
+                   "extended": "new_due_at", "concluded": "outcome"}.get(obj["event_type"])
+            del obj[rng.choice(["event_id", "dossier_id", "occurred_at", "agency_code"] + ([own] if own else []))]
+        elif kind < 0.8:  # local time without its offset
+            obj["occurred_at"] = obj["occurred_at"][:-6]
+        else:  # an event type the contract does not know
+            obj["event_type"] = rng.choice(_UNKNOWN_TYPES)
+        return orjson.dumps(obj)
+
+
+def _line(dossier_id: str, n: int, event: _Event) -> bytes:
+    obj = {"event_id": f"{dossier_id}:{n}", "event_type": event.type, "dossier_id": dossier_id,
+           "occurred_at": _iso(event.at), "agency_code": event.agency}
+    obj.update(event.fields)
+    return orjson.dumps(obj)
+
+
+@contextmanager
+def _open(out: Path) -> Iterator[IO[bytes]]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as raw:
+        if out.name.endswith(".gz"):
+            # No name and no time in the header: the same seed gives the same bytes.
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz:
+                yield gz
+        else:
+            yield raw
+
+
+@contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Any]:
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("Generating intake days", total=total)
+        yield lambda: bar.advance(task)
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def generate(
+    out: Path,
+    *,
+    months: int = 2,
+    seed: int = 1,
+    dossiers_per_month: int | None = None,
+    start: date | None = None,
+    progress: bool = False,
+) -> GenerateStats:
+    """Write ``months`` months of the province's dossier events to ``out`` (JSON Lines,
+    gzip if the name ends in .gz), time-sorted; return what was written and its truth.
+
+    The period runs from ``start`` (default 2023-10-01) to the first day of the month
+    ``months`` later; events after it are not written, so dossiers still open then stay
+    open in the file. The same arguments always give the same bytes.
+    """
+    if months < 1:
+        raise ValueError(f"months must be at least 1, got {months}")
+    per_month = DEFAULT_DOSSIERS_PER_MONTH if dossiers_per_month is None else dossiers_per_month
+    if per_month < 0:
+        raise ValueError(f"dossiers_per_month must not be negative, got {per_month}")
+    start = start or DEFAULT_START
+    end = _add_months(start, months)
+    end_at = datetime.combine(end, time(0), TZ)
+    cal, catalog = WorkingCalendar.load(), Catalog.load()
+    rng = random.Random(seed)
+    stats = GenerateStats(start, end, units={unit: UnitStats() for unit in HABITS})
+    windows = _windows(cal, start, end)
+    teller, intaker = _Storyteller(rng, cal, catalog), _Intaker(rng, cal, per_month)
+    with ExitStack() as stack:
+        sink = stack.enter_context(_open(Path(out)))
+        advance = stack.enter_context(_progress(progress, len(windows)))
+        # A separate stream for the noise, so the stories do not depend on it.
+        feed = _Feed(sink, random.Random(f"{seed}:feed"), stats)
+        for window in windows:
+            # Nothing told from here on happens before the window opens.
+            feed.flush_before(window.start)
+            for dossier_id, intake in intaker.take(window):
+                story, proc = teller.tell(dossier_id, intake)
+                cut = min(end_at, intake.received_at + MAX_STORY)
+                kept = [e for e in story if e.at < cut]
+                _judge(cal, kept, proc, end_at, stats)
+                stats.dossiers += 1
+                for n, event in enumerate(kept, 1):
+                    feed.push(event.at, _line(dossier_id, n, event))
+            advance()
+        feed.flush_before(None)
+    return stats

@@ -1,0 +1,130 @@
+"""A dossier's history: its events, its state, and the alerts they imply.
+
+`DossierHistory` is the aggregate the stream keeps per dossier. It ignores a
+repeated `event_id`, applies an in-order event incrementally, and refolds the
+whole history when an event arrives out of order, so the result always equals
+in-order processing. Alerts follow one rule: an alert is real when it is a
+candidate (see `alerts.candidates`) of the state that holds at its fire time.
+A state holds from its last event until the next one; so when the next event
+comes, the previous state's candidates that fire before it become certain,
+and the new state's candidates replace the rest. `fired` records what has been
+emitted, so a refold can tell which emitted alerts a late event proved false.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from .alerts import AlertSpec, candidates
+from .dossier import DossierState, Rules
+from .events import DossierEvent
+
+DUPLICATE = "duplicate"
+
+
+@dataclass(slots=True)
+class FiredAlert:
+    kind: str
+    fires_at: datetime
+    emitted_at: datetime
+    retracted: bool = False
+
+
+class DossierHistory:
+    """Events of one dossier, in order, with the state and alerts they imply."""
+
+    __slots__ = ("dossier_id", "events", "state", "certain", "tentative", "fired")
+
+    def __init__(self, dossier_id: str) -> None:
+        self.dossier_id = dossier_id
+        self.events: list[DossierEvent] = []
+        self.state = DossierState(dossier_id)
+        self.certain: dict[str, AlertSpec] = {}
+        self.tentative: list[AlertSpec] = []
+        self.fired: dict[str, FiredAlert] = {}
+
+    @classmethod
+    def from_events(cls, dossier_id: str, events: Iterable[DossierEvent], rules: Rules) -> "DossierHistory":
+        h = cls(dossier_id)
+        h._refold(sorted(events, key=lambda e: e.sort_key), rules)
+        return h
+
+    # ------------------------------------------------------------------ input
+    def add(self, ev: DossierEvent, rules: Rules) -> str | None:
+        """Add one event: None when applied, else `duplicate` or a dead-letter code."""
+        if any(e.event_id == ev.event_id for e in self.events):
+            return DUPLICATE
+        if not self.events or ev.sort_key > self.events[-1].sort_key:
+            err = self._step(ev, rules)
+            if err is None:
+                self.events.append(ev)
+        else:
+            trial = sorted([*self.events, ev], key=lambda e: e.sort_key)
+            err = self._refold(trial, rules, must_keep=ev.event_id)
+        return err
+
+    @property
+    def version(self) -> int:
+        """Grows with every accepted event, emitted alert and retraction; a
+        function of the input only, so a replay writes the same versions."""
+        return len(self.events) + sum(2 if f.retracted else 1 for f in self.fired.values())
+
+    def _step(self, ev: DossierEvent, rules: Rules) -> str | None:
+        err = self.state.apply(ev, rules)
+        if err is None:
+            for a in self.tentative:
+                if a.fires_at < ev.occurred_at:
+                    self.certain[a.alert_id] = a
+            self.tentative = candidates(self.state, ev.occurred_at, rules)
+        return err
+
+    def _refold(self, events: list[DossierEvent], rules: Rules, must_keep: str | None = None) -> str | None:
+        """Rebuild from scratch; events invalid at their place are left out."""
+        fresh = DossierHistory(self.dossier_id)
+        for ev in events:
+            err = fresh._step(ev, rules)
+            if err is None:
+                fresh.events.append(ev)
+            elif ev.event_id == must_keep:
+                return err  # the newcomer is the impossible step: reject it, keep the old fold
+        self.events, self.state = fresh.events, fresh.state
+        self.certain, self.tentative = fresh.certain, fresh.tentative
+        return None
+
+    # ----------------------------------------------------------------- alerts
+    def alerts(self) -> dict[str, AlertSpec]:
+        """Every real alert given the events so far (fired or not)."""
+        out = dict(self.certain)
+        for a in self.tentative:
+            out[a.alert_id] = a
+        return out
+
+    def due_alerts(self, watermark: datetime) -> list[AlertSpec]:
+        """Alerts whose time has come and that have not been emitted yet."""
+        return sorted(
+            (a for a in self.alerts().values() if a.fires_at <= watermark and a.alert_id not in self.fired),
+            key=lambda a: (a.fires_at, a.kind),
+        )
+
+    def disproved(self) -> list[str]:
+        """Ids of emitted, unretracted alerts that the events no longer support."""
+        real = self.alerts()
+        return [aid for aid, f in self.fired.items() if not f.retracted and aid not in real]
+
+    def next_fire_time(self) -> datetime | None:
+        pending = [a.fires_at for a in self.alerts().values() if a.alert_id not in self.fired]
+        return min(pending) if pending else None
+
+    @property
+    def active(self) -> bool:
+        """Open, or still owing an alert: such a dossier is restored at start."""
+        return not self.state.finished or self.next_fire_time() is not None
+
+    def breached(self, breach_at: datetime) -> bool:
+        """Has the breach of the current due time been emitted (and stood)?"""
+        return any(
+            f.kind == "sla_breach" and not f.retracted and f.fires_at == breach_at
+            for f in self.fired.values()
+        )

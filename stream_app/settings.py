@@ -1,0 +1,103 @@
+"""One frozen settings object for the whole product.
+
+Read from `DOSSIER_*` environment variables once, in the entry point
+(`stream_app.cli`), and passed down; nothing else reads the environment.
+Secrets (DSN passwords, SASL passwords) are `SecretStr` so that they never
+appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the defaults that ship."""
+
+    model_config = SettingsConfigDict(env_prefix="DOSSIER_", frozen=True, extra="ignore")
+
+    # --- where things are -------------------------------------------------
+    broker: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers; unset starts the embedded broker",
+    )
+    clickhouse: SecretStr = Field(
+        default=SecretStr("chdb://./var/clickhouse"),
+        description="clickhouse-connect DSN: chdb:///path (embedded) or http://user:pw@host:8123/db",
+    )
+    database: str = Field(default="dossier", description="ClickHouse database")
+    catalog: Path | None = Field(default=None, description="procedure catalog CSV (unset: shipped)")
+    calendar: Path | None = Field(
+        default=None, description="extra days off / make-up working days TOML (added to the shipped table)"
+    )
+    topic_prefix: str = Field(default="", description="prefix of every Kafka topic name")
+    partitions: int = Field(default=4, ge=1, description="partitions of the events topic")
+    app_id: str = Field(default="dossier-stream", description="Faust app id / consumer group")
+
+    # --- Kafka security (production) ------------------------------------
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+
+    # --- the rules --------------------------------------------------------
+    office_hours: str = Field(
+        default="07:00-11:30,13:30-17:00", description="office periods, Asia/Ho_Chi_Minh"
+    )
+    supplement_mode: Literal["restart", "shift"] = Field(
+        default="restart", description="after a supplement: restart the limit from zero, or shift it"
+    )
+    warning_working_hours: float = Field(
+        default=8.0, gt=0, description="sla_warning fires when this much working time remains"
+    )
+    allowed_lateness_s: float = Field(
+        default=600.0, ge=0, description="how far behind stream time an event may arrive (seconds)"
+    )
+
+    # --- the worker -------------------------------------------------------
+    batch_size: int = Field(default=2000, ge=1, description="events per processing batch")
+    batch_within_s: float = Field(default=0.2, gt=0, description="max wait to fill a batch")
+    session_timeout_s: float = Field(default=6.0, description="consumer group session timeout")
+    heartbeat_interval_s: float = Field(default=2.0)
+    web_enabled: bool = Field(default=False, description="serve the live page (worker)")
+    web_port: int = Field(default=6066)
+    tick_s: float = Field(default=1.0, gt=0, description="live timer tick (seconds)")
+    alert_webhooks: str = Field(default="", description="comma-separated URLs that receive alerts")
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        return v.strip()
+
+    # --- derived names ----------------------------------------------------
+    @property
+    def events_topic(self) -> str:
+        return f"{self.topic_prefix}dossier.events"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic_prefix}dossier.events.dlq"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.topic_prefix}dossier.alerts"
+
+    @property
+    def allowed_lateness(self) -> timedelta:
+        return timedelta(seconds=self.allowed_lateness_s)
+
+    @property
+    def webhook_urls(self) -> tuple[str, ...]:
+        return tuple(u.strip() for u in self.alert_webhooks.split(",") if u.strip())
+
+    def env_var(self, field: str) -> str:
+        return f"DOSSIER_{field.upper()}"
