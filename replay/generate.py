@@ -33,40 +33,32 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from replay.province import (
-    BRANCH, BRANCH_MIX, OFFICE, DEFAULT_TRANSFER, HABITS, OFFICE_MIX, ONLINE_PAYMENT, REJECTED,
-    SECOND_APOLOGY, SUPPLEMENT_ABANDONED, TAX_HABITS, TAX_SHARE, TO_BRANCH, TO_OFFICE,
-    UNLISTED_PROCEDURE, UNLISTED_SHARE, WITHDRAWN, load_units,
+    BRANCH, BRANCH_MIX, DEFAULT_TRANSFER, GIVEN_NAMES, HABITS, MIDDLE_NAMES, OFFICE, OFFICE_MIX,
+    ONLINE_DAY_OFF, ONLINE_HOUR, ONLINE_PAYMENT, PERSONAL_SHARE, REJECTED, SEASON, SECOND_APOLOGY,
+    SENT_BACK, SUPPLEMENT_ABANDONED, SURNAMES, TAX_HABITS, TAX_SHARE, TO_BRANCH, TO_OFFICE,
+    UNLISTED_PROCEDURE, UNLISTED_SHARE, WEEKDAY, WITHDRAWN, load_units,
 )
 from stream_app.domain.calendar import TZ, WorkingCalendar
-from stream_app.domain.catalog import Catalog, Procedure
+from stream_app.domain.catalog import Catalog
 
 DEFAULT_START = date(2023, 10, 1)  # late 2023: the province saw 17.8-20.7 % late
 DEFAULT_DOSSIERS_PER_MONTH = 6_000  # a ~1 M-people province: 60-100 thousand a year
 WORKING_DAYS_PER_YEAR = 248
 # Stories are cut here (the dossier stays open): it bounds what the merge heap holds.
 MAX_STORY = timedelta(days=120)
+# Dossiers received this long before the period and still in process at its start are
+# written too, with their history: without them the first month would finish only the
+# quick dossiers of that month and look far better than it was.
+LEAD_IN = timedelta(days=75)
 MALFORMED_SHARE = 0.005
 DUPLICATE_SHARE = 0.005
-PERSONAL_SHARE = 0.12  # received events carrying the applicant's name and phone
+DEFAULT_TAX_LIMIT_DAYS = 5.0  # Decree 126/2020 art. 13(6), when the catalog names none
 
-HOUR = timedelta(hours=1)
-WORKING_DAY = 8 * HOUR
+WORKING_DAY = timedelta(hours=8)
 _EPOCH = datetime(1970, 1, 1, tzinfo=TZ)
 _MS = timedelta(milliseconds=1)
 
-# Intake rhythm: Monday queues, quiet Fridays, the year-end and pre-Tết rush.
-_WEEKDAY = (1.15, 1.05, 1.0, 0.98, 0.88, 0.6, 0.6)  # Saturdays: make-up working days
-_SEASON = {1: 1.15, 2: 0.85, 3: 1.05, 4: 1.0, 5: 1.0, 6: 1.0,
-           7: 0.95, 8: 0.95, 9: 0.95, 10: 1.0, 11: 1.0, 12: 1.1}
-# Online filing by hour of day (relative), and on days the offices are closed.
-_ONLINE_HOUR = (0.04, 0.02, 0.02, 0.02, 0.03, 0.08, 0.25, 0.6, 0.9, 1.0, 1.0, 0.9,
-                0.6, 0.7, 0.9, 1.0, 0.9, 0.7, 0.5, 0.55, 0.6, 0.5, 0.3, 0.12)
-_ONLINE_DAY_OFF = 0.45
 _UNKNOWN_TYPES = ("comment_added", "dossier_viewed", "payment_reminder_sent", "status_synced")
-_SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Phan", "Trương", "Bùi", "Đặng", "Đỗ", "Ngô")
-_MIDDLE = ("Văn", "Thị", "Minh", "Ngọc", "Thanh", "Hoàng", "Quốc", "Thu", "Kim")
-_GIVEN = ("An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hạnh", "Hùng", "Lan", "Linh", "Long",
-          "Mai", "Nam", "Ngân", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Yến")
 
 
 # -- ground truth -----------------------------------------------------------------------
@@ -76,10 +68,12 @@ _GIVEN = ("An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hạnh", "Hùng", "L
 class UnitStats:
     """Ground-truth counts for one receiving unit (or one month, or the province).
 
-    ``received`` counts by month of intake, the ``finished`` family by month of
-    finishing (concluded or withdrawn); withdrawn and no-limit dossiers count on time.
-    ``open``/``open_overdue`` are as of the end of the period. The failure counters are
-    dossiers, judged on the written events by the rules the alerts use.
+    ``received`` counts the period's intake by month of intake, the ``finished`` family
+    by month of finishing (concluded or withdrawn), including dossiers of the lead-in;
+    withdrawn and no-limit dossiers count on time. ``open``/``open_overdue`` are as of
+    the end of the period. The other counters count dossiers of the whole file (lead-in
+    included), judged on the written events by the rules the alerts use. Month rows
+    carry only ``received`` and the ``finished`` family.
     """
 
     received: int = 0
@@ -101,7 +95,7 @@ class UnitStats:
     moved: int = 0  # transferred to another unit at least once
     extended: int = 0
     late_extension: int = 0  # <1 working day before due, after it, or a second letter
-    left_open: int = 0  # concluded more than 1 working day after the result
+    left_open: int = 0  # not concluded 1 working day after its first result (attached/returned)
     missing_result: int = 0  # approved without an electronic result attached
 
     @property
@@ -169,14 +163,16 @@ def due_by_rules(cal: WorkingCalendar, events: list[_Event], limit: float | None
     return due, paused
 
 
-def _judge(cal: WorkingCalendar, events: list[_Event], proc: Procedure | None, end: datetime,
+def _judge(cal: WorkingCalendar, catalog: Catalog, events: list[_Event], end: datetime,
            stats: GenerateStats) -> None:
     """Count one dossier's written events into the ground truth."""
     unit, received = events[0].agency, events[0]
+    code = received.fields["procedure_code"]
+    proc = catalog.lookup(code, cal.local_date(received.at))
     limit = proc.limit_working_days if proc else None
     row = stats.units.setdefault(unit, UnitStats())
-    rows = [row, _month_row(stats, cal.local_date(received.at))]
-    for r in rows:
+    in_period = cal.local_date(received.at) >= stats.start
+    for r in [row, _month_row(stats, cal.local_date(received.at))] if in_period else []:
         r.received += 1
         r.online += received.fields["channel"] == "online"
         r.unknown_procedure += proc is None
@@ -184,14 +180,14 @@ def _judge(cal: WorkingCalendar, events: list[_Event], proc: Procedure | None, e
     for e in events:
         by_type.setdefault(e.type, []).append(e)
     first = {t: es[0].at for t, es in by_type.items()}
-    if received.fields["procedure_code"] == "1.012711":
+    if code == "1.012711":
         row.transfer_inheritance += 1
         row.transfer_inheritance_to_tax += "sent_to_tax" in first
     row.sent_to_tax += "sent_to_tax" in first
     row.supplement += "supplement_requested" in first
     row.moved += "transferred" in first
-    if "sent_to_tax" in first and proc and proc.tax_limit_working_days:
-        tax_due = cal.add_days(first["sent_to_tax"], proc.tax_limit_working_days)
+    if "sent_to_tax" in first:
+        tax_due = cal.add_days(first["sent_to_tax"], _tax_limit(catalog, code, cal.local_date(first["sent_to_tax"])))
         notice = first.get("tax_notice_issued")
         row.late_tax_notice += tax_due < end and (notice is None or notice > tax_due)
     finish = first.get("concluded") or first.get("withdrawn")
@@ -228,6 +224,12 @@ def _judge(cal: WorkingCalendar, events: list[_Event], proc: Procedure | None, e
         row.late_extension += late or len(letters) > 1
 
 
+def _tax_limit(catalog: Catalog, code: str, on: date) -> float:
+    """The tax authority's limit in force on the day of the slip (5 days by default)."""
+    proc = catalog.lookup(code, on)
+    return (proc.tax_limit_working_days if proc else None) or DEFAULT_TAX_LIMIT_DAYS
+
+
 def _month_row(stats: GenerateStats, day: date) -> UnitStats:
     return stats.months.setdefault(day.replace(day=1), UnitStats())
 
@@ -252,7 +254,7 @@ class _Storyteller:
         self.branches = [code for code in HABITS if units[code].kind == BRANCH]
         self.branch_shares = [HABITS[code].share for code in self.branches]
 
-    def tell(self, dossier_id: str, intake: _Intake) -> tuple[list[_Event], Procedure | None]:
+    def tell(self, dossier_id: str, intake: _Intake) -> list[_Event]:
         rng, cal, unit = self.rng, self.cal, intake.unit
         habits = HABITS[unit]
         code = self._procedure(unit)
@@ -262,7 +264,7 @@ class _Storyteller:
         if limit:
             own["source_due_at"] = _iso(cal.add_days(intake.received_at, limit))
         if rng.random() < PERSONAL_SHARE:
-            own["applicant_name"] = " ".join(rng.choice(names) for names in (_SURNAMES, _MIDDLE, _GIVEN))
+            own["applicant_name"] = " ".join(rng.choice(names) for names in (SURNAMES, MIDDLE_NAMES, GIVEN_NAMES))
             own["phone"] = "09" + "".join(rng.choice("0123456789") for _ in range(8))
         story = [_Event(intake.received_at, "received", unit, own)]
 
@@ -272,7 +274,7 @@ class _Storyteller:
             asked = cal.add(clock, _hours(rng.uniform(0.2, 2.5) * 8))
             story.append(_Event(asked, "supplement_requested", unit, {}))
             if rng.random() < SUPPLEMENT_ABANDONED:
-                return story, proc
+                return story
             clock = self._office_moment_after(asked, round(_clamp(rng.lognormvariate(math.log(6), 0.6), 1, 45)))
             story.append(_Event(clock, "supplement_received", unit, {}))
 
@@ -281,7 +283,10 @@ class _Storyteller:
         steps: list[tuple[float, str]] = [(1.0, "result")]
         other = self._transfer_partner(unit, code)
         if other:
-            steps += [(rng.uniform(0.1, 0.3), "out"), (rng.uniform(0.65, 0.9), "back")]
+            there, back = rng.uniform(0.1, 0.3), rng.uniform(0.65, 0.9)
+            steps += [(there, "out"), (back, "back")]
+            if rng.random() < SENT_BACK:  # returned for correction, then sent again
+                steps += zip(sorted(rng.uniform(there, back) for _ in range(2)), ("back", "out"))
         if proc and proc.tax_interlinked and rng.random() < TAX_SHARE.get(code, 0.0):
             steps.append((rng.uniform(0.3, 0.6), "tax"))
         end_early = rng.random()
@@ -303,22 +308,22 @@ class _Storyteller:
                 story.append(_Event(t, "transferred", holder, {"to_unit": unit}))
                 holder = unit
             elif step == "tax":
-                t = self._tax(story, t, holder, habits.tax_office, proc)
+                t = self._tax(story, t, holder, habits.tax_office, code)
             elif step == "withdrawn":
                 story.append(_Event(t, "withdrawn", holder, {}))
-                return story, proc
+                return story
             elif step == "rejected":
                 story.append(_Event(t, "concluded", holder, {"outcome": "rejected"}))
                 if rng.random() < 0.5:  # the refusal letter handed over
                     story.append(_Event(self._return_moment(t), "result_returned", holder, {}))
-                return story, proc
+                return story
             else:
                 break
         self._finish(story, t, holder, dossier_id)
         if limit:
             self._apology(story, t, limit)
         story.sort(key=lambda e: e.at)  # stable: same-moment events keep their order
-        return story, proc
+        return story
 
     def _procedure(self, unit: str) -> str:
         if self.rng.random() < UNLISTED_SHARE:
@@ -336,12 +341,11 @@ class _Storyteller:
             return self.rng.choices(self.branches, weights=self.branch_shares)[0]
         return None
 
-    def _tax(self, story: list[_Event], sent: datetime, holder: str, office: str,
-             proc: Procedure | None) -> datetime:
+    def _tax(self, story: list[_Event], sent: datetime, holder: str, office: str, code: str) -> datetime:
         """Information slip to tax, payment notice, proof of payment; returns the payment."""
         rng, cal = self.rng, self.cal
         story.append(_Event(sent, "sent_to_tax", holder, {"tax_office": office}))
-        tax_limit = (proc.tax_limit_working_days if proc else None) or 5
+        tax_limit = _tax_limit(self.catalog, code, cal.local_date(sent))
         late = rng.random() < TAX_HABITS[office].late
         share = rng.uniform(1.05, 2.2) if late else rng.uniform(0.1, 0.95)
         notice = cal.add(sent, _hours(share * tax_limit * 8))
@@ -494,8 +498,8 @@ class _Intaker:
         self.previous = window.day
         # After Tết (or any break longer than a weekend) the queue is long and slow.
         self.backlog = 0.12 * min(gap - 3, 6) if gap >= 4 else self.backlog * 0.55
-        season = _SEASON[window.day.month]
-        factor = season * _WEEKDAY[window.day.weekday()] * (1 + self.backlog)
+        season = SEASON[window.day.month]
+        factor = season * WEEKDAY[window.day.weekday()] * (1 + self.backlog)
         slow = 1 + 0.6 * self.backlog + 0.4 * max(0.0, season - 1)
         online_days = self._online_days(window)
         arrivals: list[tuple[datetime, int, int, str]] = []
@@ -530,7 +534,7 @@ class _Intaker:
         while t < window.end:
             next_midnight = datetime.combine(t.date() + timedelta(days=1), time(0), TZ)
             span = (min(next_midnight, window.end) - t) / timedelta(days=1)
-            total += span * (1 if self.cal.is_working_day(t.date()) else _ONLINE_DAY_OFF)
+            total += span * (1 if self.cal.is_working_day(t.date()) else ONLINE_DAY_OFF)
             t = next_midnight
         return total
 
@@ -538,7 +542,7 @@ class _Intaker:
         span_ms = (window.end - window.start) // _MS
         while True:
             at = window.start + self.rng.randrange(span_ms) * _MS
-            weight = _ONLINE_HOUR[at.hour] * (1 if self.cal.is_working_day(at.date()) else _ONLINE_DAY_OFF)
+            weight = ONLINE_HOUR[at.hour] * (1 if self.cal.is_working_day(at.date()) else ONLINE_DAY_OFF)
             if self.rng.random() < weight:
                 return at
 
@@ -612,7 +616,8 @@ def _line(dossier_id: str, n: int, event: _Event) -> bytes:
     obj = {"event_id": f"{dossier_id}:{n}", "event_type": event.type, "dossier_id": dossier_id,
            "occurred_at": _iso(event.at), "agency_code": event.agency}
     obj.update(event.fields)
-    return orjson.dumps(obj)
+    # orjson hands back a 4 KiB buffer; a compact copy keeps the merge heap small.
+    return memoryview(orjson.dumps(obj)).tobytes()
 
 
 @contextmanager
@@ -653,13 +658,17 @@ def generate(
     dossiers_per_month: int | None = None,
     start: date | None = None,
     progress: bool = False,
+    lead_in: bool = True,
 ) -> GenerateStats:
     """Write ``months`` months of the province's dossier events to ``out`` (JSON Lines,
     gzip if the name ends in .gz), time-sorted; return what was written and its truth.
 
     The period runs from ``start`` (default 2023-10-01) to the first day of the month
     ``months`` later; events after it are not written, so dossiers still open then stay
-    open in the file. The same arguments always give the same bytes.
+    open in the file. With ``lead_in`` the file opens with the history of the dossiers
+    already in process on ``start`` (received up to LEAD_IN before it), as an export of
+    every dossier active in the period would. The same arguments always give the same
+    bytes.
     """
     if months < 1:
         raise ValueError(f"months must be at least 1, got {months}")
@@ -668,11 +677,15 @@ def generate(
         raise ValueError(f"dossiers_per_month must not be negative, got {per_month}")
     start = start or DEFAULT_START
     end = _add_months(start, months)
-    end_at = datetime.combine(end, time(0), TZ)
+    start_at, end_at = datetime.combine(start, time(0), TZ), datetime.combine(end, time(0), TZ)
     cal, catalog = WorkingCalendar.load(), Catalog.load()
     rng = random.Random(seed)
     stats = GenerateStats(start, end, units={unit: UnitStats() for unit in HABITS})
-    windows = _windows(cal, start, end)
+    month = start.replace(day=1)
+    while month < end:
+        stats.months[month] = UnitStats()
+        month = _add_months(month, 1)
+    windows = _windows(cal, (start_at - LEAD_IN).date() if lead_in else start, end)
     teller, intaker = _Storyteller(rng, cal, catalog), _Intaker(rng, cal, per_month)
     with ExitStack() as stack:
         sink = stack.enter_context(_open(Path(out)))
@@ -683,10 +696,14 @@ def generate(
             # Nothing told from here on happens before the window opens.
             feed.flush_before(window.start)
             for dossier_id, intake in intaker.take(window):
-                story, proc = teller.tell(dossier_id, intake)
+                story = teller.tell(dossier_id, intake)
                 cut = min(end_at, intake.received_at + MAX_STORY)
                 kept = [e for e in story if e.at < cut]
-                _judge(cal, kept, proc, end_at, stats)
+                if kept[0].at < start_at and any(
+                    e.type in ("concluded", "withdrawn") and e.at < start_at for e in kept
+                ):
+                    continue  # finished before the period: not part of it
+                _judge(cal, catalog, kept, end_at, stats)
                 stats.dossiers += 1
                 for n, event in enumerate(kept, 1):
                     feed.push(event.at, _line(dossier_id, n, event))

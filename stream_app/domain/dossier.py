@@ -140,7 +140,9 @@ class DossierState:
         if self.running_since is not None:
             if self.limit is not None and not self.warned_cycle and self.due_at is not None:
                 warn_at = max(cal.subtract(self.due_at, rules.warning), self.running_since)
-                self.warned_cycle = t >= warn_at
+                # Strictly after: a stop at warn_at itself holds at that moment, so the
+                # warning did not fire and is still owed when the clock resumes.
+                self.warned_cycle = t > warn_at
             if t > self.running_since:
                 self.used += cal.between(self.running_since, t)
         self.running_since = None

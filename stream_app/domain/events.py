@@ -42,6 +42,14 @@ OWN_FIELDS = (
 )
 
 
+def to_millis(t: datetime | None) -> datetime | None:
+    """Truncate to the millisecond: the store keeps DateTime64(3), and a dossier
+    restored from it must fold to exactly the same times as a fresh one."""
+    if t is None or t.microsecond % 1000 == 0:
+        return t
+    return t.replace(microsecond=t.microsecond - t.microsecond % 1000)
+
+
 @dataclass(frozen=True, slots=True)
 class DossierEvent:
     event_id: str
@@ -58,6 +66,7 @@ class DossierEvent:
     outcome: str | None = None
     document_ref: str | None = None
     signed: bool | None = None
+    schema_version: int = 1
 
     @property
     def sort_key(self) -> tuple[datetime, int, str]:
@@ -67,12 +76,15 @@ class DossierEvent:
     def from_model(cls, model: Any) -> "DossierEvent":
         """Build from a validated `schemas` event (any object with the attributes)."""
         own = {name: getattr(model, name, None) for name in OWN_FIELDS}
+        for name in ("source_due_at", "new_due_at"):
+            own[name] = to_millis(own[name])
         return cls(
             event_id=model.event_id,
             event_type=model.event_type,
             dossier_id=model.dossier_id,
-            occurred_at=model.occurred_at,
+            occurred_at=to_millis(model.occurred_at),
             agency_code=model.agency_code,
+            schema_version=getattr(model, "schema_version", 1),
             **own,
         )
 

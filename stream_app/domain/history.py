@@ -3,11 +3,14 @@
 `DossierHistory` is the aggregate the stream keeps per dossier. It ignores a
 repeated `event_id`, applies an in-order event incrementally, and refolds the
 whole history when an event arrives out of order, so the result always equals
-in-order processing. Alerts follow one rule: an alert is real when it is a
-candidate (see `alerts.candidates`) of the state that holds at its fire time.
-A state holds from its last event until the next one; so when the next event
-comes, the previous state's candidates that fire before it become certain,
-and the new state's candidates replace the rest. `fired` records what has been
+in-order processing. An event impossible at its place is reported but kept aside
+(`pending`): an earlier event arriving late may make it possible (a payment
+before its `sent_to_tax`, anything before `received`), and every refold tries it
+again, so the result never depends on the arrival order. Alerts follow one
+rule: an alert is real when it is a candidate (see `alerts.candidates`) of the
+state that holds at its fire time. A state holds from its last event until the
+next one; so when the next event comes, the previous state's candidates that
+fire before it become certain, and the new state's candidates replace the rest. `fired` records what has been
 emitted, so a refold can tell which emitted alerts a late event proved false.
 """
 
@@ -30,16 +33,18 @@ class FiredAlert:
     fires_at: datetime
     emitted_at: datetime
     retracted: bool = False
+    spec: AlertSpec | None = None  # what was emitted, to write its retraction
 
 
 class DossierHistory:
     """Events of one dossier, in order, with the state and alerts they imply."""
 
-    __slots__ = ("dossier_id", "events", "state", "certain", "tentative", "fired")
+    __slots__ = ("dossier_id", "events", "pending", "state", "certain", "tentative", "fired")
 
     def __init__(self, dossier_id: str) -> None:
         self.dossier_id = dossier_id
         self.events: list[DossierEvent] = []
+        self.pending: list[DossierEvent] = []  # impossible at their place so far; in order
         self.state = DossierState(dossier_id)
         self.certain: dict[str, AlertSpec] = {}
         self.tentative: list[AlertSpec] = []
@@ -48,22 +53,22 @@ class DossierHistory:
     @classmethod
     def from_events(cls, dossier_id: str, events: Iterable[DossierEvent], rules: Rules) -> "DossierHistory":
         h = cls(dossier_id)
-        h._refold(sorted(events, key=lambda e: e.sort_key), rules)
+        unique = {e.event_id: e for e in events}  # a repeated event_id changes nothing
+        h._refold(sorted(unique.values(), key=lambda e: e.sort_key), rules)
         return h
 
     # ------------------------------------------------------------------ input
     def add(self, ev: DossierEvent, rules: Rules) -> str | None:
         """Add one event: None when applied, else `duplicate` or a dead-letter code."""
-        if any(e.event_id == ev.event_id for e in self.events):
+        if any(e.event_id == ev.event_id for e in (*self.events, *self.pending)):
             return DUPLICATE
-        if not self.events or ev.sort_key > self.events[-1].sort_key:
+        # After everything held, the newcomer cannot change how the others fold.
+        if all(ev.sort_key > e.sort_key for e in (*self.events[-1:], *self.pending[-1:])):
             err = self._step(ev, rules)
-            if err is None:
-                self.events.append(ev)
-        else:
-            trial = sorted([*self.events, ev], key=lambda e: e.sort_key)
-            err = self._refold(trial, rules, must_keep=ev.event_id)
-        return err
+            (self.events if err is None else self.pending).append(ev)
+            return err
+        trial = sorted([*self.events, *self.pending, ev], key=lambda e: e.sort_key)
+        return self._refold(trial, rules, newcomer=ev.event_id)
 
     @property
     def version(self) -> int:
@@ -80,18 +85,20 @@ class DossierHistory:
             self.tentative = candidates(self.state, ev.occurred_at, rules)
         return err
 
-    def _refold(self, events: list[DossierEvent], rules: Rules, must_keep: str | None = None) -> str | None:
-        """Rebuild from scratch; events invalid at their place are left out."""
+    def _refold(self, events: list[DossierEvent], rules: Rules, newcomer: str | None = None) -> str | None:
+        """Rebuild from scratch; events invalid at their place go to `pending`.
+
+        Returns the newcomer's error, if it is one of them."""
         fresh = DossierHistory(self.dossier_id)
+        result = None
         for ev in events:
             err = fresh._step(ev, rules)
-            if err is None:
-                fresh.events.append(ev)
-            elif ev.event_id == must_keep:
-                return err  # the newcomer is the impossible step: reject it, keep the old fold
-        self.events, self.state = fresh.events, fresh.state
+            (fresh.events if err is None else fresh.pending).append(ev)
+            if err is not None and ev.event_id == newcomer:
+                result = err
+        self.events, self.pending, self.state = fresh.events, fresh.pending, fresh.state
         self.certain, self.tentative = fresh.certain, fresh.tentative
-        return None
+        return result
 
     # ----------------------------------------------------------------- alerts
     def alerts(self) -> dict[str, AlertSpec]:

@@ -38,14 +38,14 @@ def render(alert: AlertSpec, *, unit_name: Callable[[str | None], str], procedur
     kind = alert.kind
     if kind == "sla_warning":
         return (
-            f"Cảnh báo: hồ sơ {d} ({proc}) đang ở {unit} chỉ còn dưới 1 ngày làm việc "
+            f"Cảnh báo: hồ sơ {d} ({proc}) đang ở {unit} chỉ còn không quá 1 ngày làm việc "
             f"đến hạn trả kết quả lúc {due}."
         )
     if kind == "sla_breach":
         return f"Quá hạn: hồ sơ {d} ({proc}) đã quá hạn trả kết quả ({due}) và vẫn đang ở {unit}."
     if kind == "tax_overdue":
         return (
-            f"Liên thông thuế: hồ sơ {d} ({proc}) chưa có thông báo nộp tiền của cơ quan thuế "
+            f"Liên thông thuế: hồ sơ {d} ({proc}) đang ở {unit} chưa có thông báo nộp tiền của cơ quan thuế "
             f"dù đã quá thời hạn ({due})."
         )
     if kind == "open_after_completion":
@@ -55,13 +55,13 @@ def render(alert: AlertSpec, *, unit_name: Callable[[str | None], str], procedur
         )
     if kind == "missing_result":
         return (
-            f"Thiếu kết quả điện tử: hồ sơ {d} ({proc}) đã kết thúc nhưng chưa đính kèm "
+            f"Thiếu kết quả điện tử: hồ sơ {d} ({proc}) đã được {unit} kết thúc nhưng chưa đính kèm "
             f"kết quả điện tử sau 1 ngày làm việc ({vn_time(alert.fires_at)})."
         )
     if kind == "late_extension":
         return (
             f"Xin lỗi muộn: văn bản xin lỗi, hẹn lại ngày trả kết quả của hồ sơ {d} ({proc}) "
-            f"gửi lúc {vn_time(alert.fires_at)}, không sớm hơn hạn {due} ít nhất 1 ngày làm việc "
+            f"do {unit} gửi lúc {vn_time(alert.fires_at)}, không sớm hơn hạn {due} ít nhất 1 ngày làm việc "
             f"hoặc là lần gia hạn thứ hai."
         )
     raise ValueError(f"unknown alert kind {kind!r}")

@@ -1,0 +1,38 @@
+"""Reading replay files: JSON Lines, optionally gzip, one event per line.
+
+Yields `(line_number, raw_bytes)` without parsing, so malformed lines travel
+through the pipeline like any other input and end as dead letters with their
+file and line. `peek_dossier_id` finds the Kafka key cheaply and never fails.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import IO, Iterator
+
+import orjson
+
+
+def open_lines(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with open_lines(path) as f:
+        for n, line in enumerate(f, start=1):
+            line = line.rstrip(b"\r\n")
+            if line.strip():
+                yield n, line
+
+
+def peek(raw: bytes) -> tuple[str | None, str | None]:
+    """(dossier_id, occurred_at) when the line is a JSON object that has them."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, None
+    if not isinstance(obj, dict):
+        return None, None
+    d, t = obj.get("dossier_id"), obj.get("occurred_at")
+    return (d if isinstance(d, str) else None), (t if isinstance(t, str) else None)

@@ -1,0 +1,138 @@
+"""The worker's glue: processor → ClickHouse → Kafka topics, then acknowledge.
+
+`Pipeline.handle(records)` runs one batch through the processor (in a
+single-thread executor, which also owns every chDB call, so state has one
+writer and the event loop keeps heart-beating), writes the rows, sends the
+alerts and dead letters to their topics, and only then returns — the Faust
+agent acknowledges the batch after that, so offsets never pass unwritten rows.
+A failing ClickHouse write is retried with backoff until it succeeds: the
+outage is logged once when it starts and once when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+import orjson
+import structlog
+
+from sinks.clickhouse import ClickHouseSink
+from sinks.webhook import WebhookNotifier
+
+from .processor import Outbox, Processor, Record
+from .rows import alert_message
+
+log = structlog.get_logger(__name__)
+
+Send = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]] | None], Awaitable[Any]]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        processor: Processor,
+        sink: ClickHouseSink,
+        *,
+        alerts_topic: str,
+        dlq_topic: str,
+        webhooks: WebhookNotifier | None = None,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self.processor = processor
+        self.sink = sink
+        self.alerts_topic = alerts_topic
+        self.dlq_topic = dlq_topic
+        self.webhooks = webhooks
+        self.max_backoff_s = max_backoff_s
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")
+        self.send: Send | None = None  # set by the Faust adapter
+        self.positions: dict[int, int] = {}  # partition -> next offset to process
+        self.processed = 0
+        self.alerts_sent: list[dict[str, Any]] = []
+        self.on_alert: Callable[[dict[str, Any]], None] | None = None
+        self._saved_watermark: datetime | None = None
+        self._lock = asyncio.Lock()
+        # A replay names each record's file line: (partition, offset) -> "file:line".
+        self.sources: dict[tuple[int, int], str] | None = None
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def handle(self, records: list[Record]) -> None:
+        if self.sources:
+            known = self.sources
+            records = [replace(r, source=known.get((r.partition, r.offset), r.source)) for r in records]
+        async with self._lock:
+            out = await self.call(self.processor.process, records)
+            await self._commit(out)
+            for r in records:
+                self.positions[r.partition] = max(self.positions.get(r.partition, 0), r.offset + 1)
+            self.processed += len(records)
+
+    async def advance(self, watermark: datetime) -> None:
+        async with self._lock:
+            out = await self.call(self.processor.advance, watermark)
+            await self._commit(out)
+
+    async def finish(self, as_of: datetime) -> None:
+        async with self._lock:
+            out = await self.call(self.processor.finish, as_of)
+            await self._commit(out, force_progress=True)
+
+    async def _commit(self, out: Outbox, force_progress: bool = False) -> None:
+        sink = self.sink
+        sink.add("events", out.events)
+        sink.add("dead_letters", out.dead_letters)
+        sink.add("dossier_state", out.state_rows)
+        sink.add("alerts", out.alerts)
+        mark = self.processor.low_watermark()
+        if mark is not None and (force_progress or self._saved_watermark is None or mark > self._saved_watermark):
+            sink.add("stream_progress", [["watermark", mark, self.processor.now()]])
+        if sink.pending:
+            await self._flush_until_done()
+            self._saved_watermark = mark
+        await self._publish(out)
+
+    async def _flush_until_done(self) -> None:
+        delay, failing_since = 0.5, None
+        while True:
+            try:
+                await self.call(self.sink.flush)
+                if failing_since is not None:
+                    log.warning("sink.recovered", outage_s=round(time.monotonic() - failing_since, 1))
+                return
+            except Exception as exc:  # any failure: keep the rows, wait, retry
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.error("sink.outage", error=type(exc).__name__, detail=str(exc)[:200], pending=self.sink.pending)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_s)
+
+    async def _publish(self, out: Outbox) -> None:
+        if self.send is None:
+            return
+        futures = []
+        for dl in out.dlq:
+            headers = [("error_code", dl.error_code.encode()), ("error_detail", dl.error_detail.encode()),
+                       ("source", dl.source.encode())]
+            futures.append(await self.send(self.dlq_topic, None, dl.raw, headers))
+        messages = [alert_message(row) for row in out.alerts]
+        for msg in messages:
+            futures.append(await self.send(self.alerts_topic, msg["dossier_id"].encode(), orjson.dumps(msg), None))
+        for f in futures:
+            if isinstance(f, asyncio.Future):
+                await f
+        if messages:
+            if self.webhooks is not None:
+                await self.webhooks.deliver(messages)
+            if self.on_alert is not None:
+                for msg in messages:
+                    self.on_alert(msg)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)

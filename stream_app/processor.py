@@ -1,0 +1,279 @@
+"""The stream processor: raw records in; rows, alerts and dead letters out.
+
+It knows nothing of Faust: the Faust agent (`stream_app.agents`) feeds it
+batches and drains its `Outbox`; tests drive it directly, like Kafka
+Streams' TopologyTestDriver (push records, advance time, read outputs).
+
+Time is event time. Each partition has a stream time (the latest
+`occurred_at` seen) and a watermark (stream time minus the allowed lateness);
+a dossier's timers fire when its partition's watermark passes them, because
+a dossier's events all live in one partition, in order. `advance()` moves
+watermarks forward from outside (the wall clock in live mode, `--as-of` at
+the end of a replay). A dossier not in memory is looked up in the store
+(`loader`), so a dossier received in an earlier run is never unknown; an
+event for a dossier never received waits one lateness window for its
+`received`, then becomes an `unknown_dossier` dead letter.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable, Protocol
+
+import structlog
+from kafka.partitioner.default import murmur2
+
+from schemas.parse import DeadLetter, parse_event
+
+from .domain.alerts import AlertSpec
+from .domain.directory import Directory
+from .domain.dossier import Rules
+from .domain.events import DossierEvent
+from .domain.history import DUPLICATE, DossierHistory, FiredAlert
+from .domain.messages import render
+from .rows import alert_row, dead_letter_row, event_row, state_row
+
+log = structlog.get_logger(__name__)
+
+UNKNOWN_DOSSIER = "unknown_dossier"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One Kafka record (or file line) as it arrived."""
+
+    raw: bytes
+    key: bytes | None
+    partition: int
+    offset: int
+    source: str  # "topic/partition/offset" or "file:line"
+
+
+class Loader(Protocol):
+    """Reads durable state back (ClickHouse); see `stream_app.restore`."""
+
+    def load(self, dossier_ids: list[str]) -> dict[str, tuple[list[DossierEvent], list[tuple[AlertSpec, FiredAlert]]]]: ...
+
+
+@dataclass
+class Outbox:
+    """What one batch or tick produced, drained by the adapter after each call."""
+
+    events: list[list[Any]] = field(default_factory=list)
+    dead_letters: list[list[Any]] = field(default_factory=list)
+    dlq: list[DeadLetter] = field(default_factory=list)
+    alerts: list[list[Any]] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+    state_rows: list[list[Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.dead_letters or self.alerts or self.changed)
+
+
+@dataclass
+class _Partition:
+    stream_time: datetime | None = None
+    watermark: datetime | None = None
+    timers: list[tuple[datetime, int, str]] = field(default_factory=list)
+
+
+class Processor:
+    def __init__(
+        self,
+        rules: Rules,
+        directory: Directory,
+        *,
+        partitions: int,
+        lateness: timedelta,
+        now: Callable[[], datetime],
+        loader: Loader | None = None,
+        watermark: datetime | None = None,
+    ) -> None:
+        self.rules = rules
+        self.directory = directory
+        self.n_partitions = partitions
+        self.lateness = lateness
+        self.now = now
+        self.loader = loader
+        self.histories: dict[str, DossierHistory] = {}
+        self.orphans: dict[str, list[tuple[DossierEvent, DeadLetter]]] = {}
+        self.parts = {p: _Partition(watermark=watermark) for p in range(partitions)}
+        self.stats: Counter[str] = Counter()
+        self.out = Outbox()
+        self._seq = 0
+
+    # ---------------------------------------------------------------- restore
+    def restore(self, dossiers: dict[str, tuple[list[DossierEvent], list[tuple[AlertSpec, FiredAlert]]]]) -> None:
+        """Take back dossiers read from the store (before consuming)."""
+        for dossier_id, (events, fired) in dossiers.items():
+            h = DossierHistory.from_events(dossier_id, events, self.rules)
+            for spec, f in fired:
+                h.fired[spec.alert_id] = f
+            self.histories[dossier_id] = h
+            self._schedule(h, self.partition_of(dossier_id))
+        self.stats["restored"] += len(dossiers)
+
+    def partition_of(self, dossier_id: str) -> int:
+        """The partition Kafka's default partitioner puts this key in."""
+        return (murmur2(dossier_id.encode()) & 0x7FFFFFFF) % self.n_partitions
+
+    # ------------------------------------------------------------------ input
+    def process(self, records: Iterable[Record]) -> Outbox:
+        parsed: list[tuple[Record, Any]] = []
+        for rec in records:
+            self.stats["records"] += 1
+            parsed.append((rec, parse_event(rec.raw, key=rec.key, source=rec.source)))
+        self._load_missing([e.dossier_id for _, e in parsed if not isinstance(e, DeadLetter)])
+        for rec, result in parsed:
+            if isinstance(result, DeadLetter):
+                self._dead_letter(result)
+            else:
+                self._accept(rec, DossierEvent.from_model(result))
+        for p in {rec.partition for rec, _ in parsed}:
+            self._fire(p)
+        return self.drain()
+
+    def _load_missing(self, ids: list[str]) -> None:
+        if self.loader is None:
+            return
+        missing = sorted({i for i in ids if i not in self.histories})
+        if missing:
+            found = self.loader.load(missing)
+            if found:
+                self.restore(found)
+
+    def _accept(self, rec: Record, ev: DossierEvent) -> None:
+        part = self.parts.setdefault(rec.partition, _Partition())
+        if part.watermark is not None and ev.occurred_at < part.watermark:
+            self.stats["late"] += 1
+        if part.stream_time is None or ev.occurred_at > part.stream_time:
+            part.stream_time = ev.occurred_at
+            mark = ev.occurred_at - self.lateness
+            if part.watermark is None or mark > part.watermark:
+                part.watermark = mark
+        h = self.histories.get(ev.dossier_id)
+        if h is None and ev.event_type != "received":
+            self._hold_orphan(rec, ev)
+            return
+        if h is None:
+            h = self.histories[ev.dossier_id] = DossierHistory(ev.dossier_id)
+        self._add(h, ev, rec.raw, rec.source, rec.partition)
+        for orphan, dl in self.orphans.pop(ev.dossier_id, []):
+            self._add(h, orphan, dl.raw, dl.source, rec.partition)
+
+    def _add(self, h: DossierHistory, ev: DossierEvent, raw: bytes, source: str, partition: int) -> None:
+        err = h.add(ev, self.rules)
+        if err == DUPLICATE:
+            self.stats["duplicates"] += 1
+            return
+        if err is not None:
+            self._dead_letter(DeadLetter(source, raw, err, f"{ev.event_type} not allowed in the dossier's state"))
+            return
+        self.stats["applied"] += 1
+        if ev.event_type == "received" and not h.state.procedure_known:
+            self.stats["unknown_procedure"] += 1
+        self.out.events.append(event_row(ev, self.now()))
+        self.out.changed.add(h.dossier_id)
+        for alert_id in h.disproved():
+            self._retract(h, alert_id)
+        self._schedule(h, partition)
+
+    def _hold_orphan(self, rec: Record, ev: DossierEvent) -> None:
+        self.orphans.setdefault(ev.dossier_id, []).append(
+            (ev, DeadLetter(rec.source, rec.raw, UNKNOWN_DOSSIER, "no received event for this dossier"))
+        )
+        self._push(rec.partition, ev.occurred_at, ev.dossier_id)
+
+    # ----------------------------------------------------------------- timers
+    def _push(self, partition: int, at: datetime, dossier_id: str) -> None:
+        self._seq += 1
+        heapq.heappush(self.parts[partition].timers, (at, self._seq, dossier_id))
+
+    def _schedule(self, h: DossierHistory, partition: int) -> None:
+        at = h.next_fire_time()
+        if at is not None:
+            self._push(partition, at, h.dossier_id)
+
+    def advance(self, watermark: datetime, partitions: Iterable[int] | None = None) -> Outbox:
+        """Move watermarks forward to `watermark` (never back) and fire what is due."""
+        self._advance(watermark, partitions)
+        return self.drain()
+
+    def _advance(self, watermark: datetime, partitions: Iterable[int] | None = None) -> None:
+        for p in list(self.parts) if partitions is None else partitions:
+            part = self.parts.setdefault(p, _Partition())
+            if part.watermark is None or watermark > part.watermark:
+                part.watermark = watermark
+            self._fire(p)
+
+    def _fire(self, p: int) -> None:
+        part = self.parts[p]
+        mark = part.watermark
+        if mark is None:
+            return
+        timers = part.timers
+        while timers and timers[0][0] <= mark:
+            _, _, dossier_id = heapq.heappop(timers)
+            held = self.orphans.get(dossier_id)
+            if held:
+                expired = [o for o in held if o[0].occurred_at <= mark]
+                for _, dl in expired:
+                    self._dead_letter(dl)
+                self.orphans[dossier_id] = [o for o in held if o[0].occurred_at > mark]
+                if not self.orphans[dossier_id]:
+                    del self.orphans[dossier_id]
+            h = self.histories.get(dossier_id)
+            if h is None:
+                continue
+            for spec in h.due_alerts(mark):
+                self._emit(h, spec)
+            self._schedule(h, p)
+
+    def _emit(self, h: DossierHistory, spec: AlertSpec) -> None:
+        now = self.now()
+        h.fired[spec.alert_id] = FiredAlert(spec.kind, spec.fires_at, now, spec=spec)
+        self.out.alerts.append(alert_row(spec, self._message(spec), now, retracted=False))
+        self.out.changed.add(h.dossier_id)
+        self.stats[f"alert.{spec.kind}"] += 1
+
+    def _retract(self, h: DossierHistory, alert_id: str) -> None:
+        f = h.fired[alert_id]
+        f.retracted = True
+        if f.spec is not None:
+            self.out.alerts.append(alert_row(f.spec, self._message(f.spec), f.emitted_at, retracted=True))
+        self.out.changed.add(h.dossier_id)
+        self.stats["retracted"] += 1
+
+    def _message(self, spec: AlertSpec) -> str:
+        d = self.directory
+        return render(spec, unit_name=d.unit_name, procedure_name=d.procedure_name)
+
+    def _dead_letter(self, dl: DeadLetter) -> None:
+        self.out.dead_letters.append(dead_letter_row(dl, self.now()))
+        self.out.dlq.append(dl)
+        self.stats[f"dead_letter.{dl.error_code}"] += 1
+
+    # ----------------------------------------------------------------- output
+    def drain(self) -> Outbox:
+        """Hand over what was produced since the last drain (state rows built now)."""
+        out, self.out = self.out, Outbox()
+        now = self.now()
+        out.state_rows = [state_row(self.histories[d], self.rules, now) for d in sorted(out.changed)]
+        return out
+
+    def low_watermark(self) -> datetime | None:
+        """The oldest partition watermark: every timer before it has fired."""
+        marks = [p.watermark for p in self.parts.values() if p.watermark is not None]
+        return min(marks) if marks else None
+
+    def finish(self, as_of: datetime) -> Outbox:
+        """End of a replay: fire everything up to `as_of`; orphans become dead letters."""
+        self._advance(as_of)
+        for dossier_id in sorted(self.orphans):
+            for _, dl in self.orphans[dossier_id]:
+                self._dead_letter(dl)
+        self.orphans.clear()
+        return self.drain()

@@ -1,0 +1,82 @@
+"""Reading durable state back from ClickHouse: the store is the durable truth.
+
+At start, `run` and `worker` restore every active dossier (open, or still
+owing an alert) from the `events` and `alerts` tables, and the stream's
+watermark from `stream_progress`; while running, the processor asks for any
+other dossier it meets that is not in memory (a late step of a dossier
+finished in an earlier run). One mechanism for the embedded broker, which
+keeps nothing, and for a real cluster. All SQL is parameterised.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from .domain.alerts import AlertSpec
+from .domain.events import DossierEvent
+from .domain.history import FiredAlert
+from .rows import EVENT_COLUMNS, event_from_row
+
+log = structlog.get_logger(__name__)
+
+CHUNK = 20_000
+_EVENT_COLS = ", ".join(c for c in EVENT_COLUMNS if c != "ingested_at")
+_ALERT_COLS = "alert_id, kind, dossier_id, unit, receiving_unit, procedure_code, fires_at, emitted_at, due_at, retracted"
+
+Restored = dict[str, tuple[list[DossierEvent], list[tuple[AlertSpec, FiredAlert]]]]
+
+
+class StoreReader:
+    def __init__(self, client: Any, database: str) -> None:
+        self.client = client
+        self.db = database
+        self.has_history = self._scalar(f"SELECT count() > 0 FROM {self.db}.dossier_state") == 1
+
+    def _scalar(self, sql: str, **params: Any) -> Any:
+        rows = self.client.query(sql, parameters=params).result_rows
+        return rows[0][0] if rows else None
+
+    def watermark(self) -> datetime | None:
+        if not self.has_history:
+            return None
+        return self._scalar(
+            f"SELECT max(watermark) FROM {self.db}.stream_progress WHERE name = {{name:String}}",
+            name="watermark",
+        ) or None
+
+    def active_ids(self) -> list[str]:
+        if not self.has_history:
+            return []
+        rows = self.client.query(
+            f"SELECT dossier_id FROM {self.db}.dossier_state FINAL WHERE active ORDER BY dossier_id"
+        ).result_rows
+        return [r[0] for r in rows]
+
+    def load(self, dossier_ids: list[str]) -> Restored:
+        """Events and emitted alerts of these dossiers (those the store knows)."""
+        if not self.has_history or not dossier_ids:
+            return {}
+        events: dict[str, list[DossierEvent]] = defaultdict(list)
+        fired: dict[str, list[tuple[AlertSpec, FiredAlert]]] = defaultdict(list)
+        for i in range(0, len(dossier_ids), CHUNK):
+            ids = dossier_ids[i:i + CHUNK]
+            q = self.client.query(
+                f"SELECT {_EVENT_COLS} FROM {self.db}.events FINAL WHERE dossier_id IN {{ids:Array(String)}}",
+                parameters={"ids": ids},
+            )
+            names = q.column_names
+            for row in q.result_rows:
+                ev = event_from_row(dict(zip(names, row)))
+                events[ev.dossier_id].append(ev)
+            q = self.client.query(
+                f"SELECT {_ALERT_COLS} FROM {self.db}.alerts FINAL WHERE dossier_id IN {{ids:Array(String)}}",
+                parameters={"ids": ids},
+            )
+            for (aid, kind, did, unit, runit, proc, fires_at, emitted_at, due_at, retracted) in q.result_rows:
+                spec = AlertSpec(aid, kind, did, fires_at, due_at, unit, proc, runit)
+                fired[did].append((spec, FiredAlert(kind, fires_at, emitted_at, bool(retracted), spec)))
+        return {d: (evs, fired.get(d, [])) for d, evs in events.items()}

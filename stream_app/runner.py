@@ -1,0 +1,202 @@
+"""Lifecycles of the two long jobs: `run` (replay a file) and `worker` (live).
+
+Both start the same way — broker (embedded unless `DOSSIER_BROKER` is set),
+topics, ClickHouse migrations, the rules, and the restore of every active
+dossier from the store — then feed the same Faust agent. `run` stops when
+every produced record is processed (counted, never inferred from the
+broker's end offsets) and every timer up to `--as-of` has fired; `worker`
+runs until stopped, driving timers from the wall clock once it has caught up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import structlog
+
+from replay.produce import Produced, produce_file
+from sinks.clickhouse import ClickHouseSink, connect, migrate
+from sinks.webhook import WebhookNotifier
+
+from .agents import register
+from .app import build_app
+from .broker import EmbeddedBroker, ensure_topics, kafka_client_config, wait_for_broker
+from .domain.calendar import OfficeHours, WorkingCalendar
+from .domain.catalog import Catalog
+from .domain.directory import Directory
+from .domain.dossier import Rules
+from .pipeline import Pipeline
+from .processor import Processor
+from .restore import StoreReader
+from .rows import TABLE_COLUMNS
+from .settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def load_rules(settings: Settings) -> Rules:
+    calendar = WorkingCalendar.load(settings.calendar, OfficeHours.parse(settings.office_hours))
+    return Rules(
+        calendar=calendar,
+        catalog=Catalog.load(settings.catalog),
+        supplement_mode=settings.supplement_mode,
+        warning=timedelta(hours=settings.warning_working_hours),
+    )
+
+
+@contextlib.contextmanager
+def kafka_bootstrap(settings: Settings) -> Iterator[str]:
+    """The bootstrap servers: the configured cluster, or an embedded broker for the duration."""
+    if settings.broker:
+        wait_for_broker(settings.broker)
+        yield settings.broker
+        return
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap
+
+
+@dataclass
+class Summary:
+    records: int = 0
+    elapsed_s: float = 0.0
+    restored: int = 0
+    as_of: datetime | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+class Stack:
+    """Everything one job holds open; closed in reverse order."""
+
+    def __init__(self, settings: Settings, bootstrap: str, now: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        ensure_topics(bootstrap, settings)
+        self.client = connect(settings.clickhouse.get_secret_value())
+        migrate(self.client, settings.database)
+        self.rules = load_rules(settings)
+        self.directory = Directory.load(self.rules.catalog)
+        reader = StoreReader(self.client, settings.database)
+        t0 = time.perf_counter()
+        self.processor = Processor(
+            self.rules, self.directory, partitions=settings.partitions, lateness=settings.allowed_lateness,
+            now=now, loader=reader, watermark=reader.watermark(),
+        )
+        self.processor.restore(reader.load(reader.active_ids()))
+        log.info("state.restored", dossiers=self.processor.stats["restored"],
+                 duration_ms=round((time.perf_counter() - t0) * 1000))
+        secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+        self.pipeline = Pipeline(
+            self.processor, ClickHouseSink(self.client, settings.database, TABLE_COLUMNS),
+            alerts_topic=settings.alerts_topic, dlq_topic=settings.dlq_topic,
+            webhooks=WebhookNotifier(settings.webhook_urls, secret) if settings.webhook_urls else None,
+        )
+        self.app = build_app(settings, bootstrap)
+        register(self.app, settings, self.pipeline)
+
+    async def start(self) -> None:
+        await self.app.start()
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.app.stop()
+        self.pipeline.close()
+        self.client.close()
+
+
+async def run_file(
+    settings: Settings,
+    path: Path,
+    *,
+    as_of: datetime | None = None,
+    bootstrap: str,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> Summary:
+    """Replay one file through the broker and the worker; return when all is flushed."""
+    t0 = time.perf_counter()
+    stack = Stack(settings, bootstrap)
+    summary = Summary(restored=stack.processor.stats["restored"])
+    loop = asyncio.get_running_loop()
+    try:
+        # Produce first: the worker must know each record's file line before it
+        # reports a dead letter, and producing is quick next to consuming.
+        produced: Produced = await loop.run_in_executor(None, lambda: produce_file(
+            path, bootstrap=bootstrap, topic=settings.events_topic,
+            client_config=kafka_client_config(settings),
+            on_progress=(lambda n: progress("produce", n, None)) if progress else None,
+        ))
+        stack.pipeline.sources = produced.sources
+        await stack.start()
+        target = {p: off + 1 for p, off in produced.last_offsets.items()}
+        positions = stack.pipeline.positions
+        while any(positions.get(p, 0) < end for p, end in target.items()):
+            if progress:
+                progress("process", stack.pipeline.processed, produced.count)
+            await asyncio.sleep(0.1)
+        if progress:
+            progress("process", stack.pipeline.processed, produced.count)
+        summary.as_of = as_of or produced.max_occurred_at
+        if summary.as_of is not None:
+            await stack.pipeline.finish(summary.as_of)
+        summary.records = produced.count
+    finally:
+        await stack.stop()
+    summary.elapsed_s = time.perf_counter() - t0
+    summary.stats = dict(stack.processor.stats)
+    return summary
+
+
+async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
+                     now: Callable[[], datetime] = utc_now) -> None:
+    """The live worker: consume forever; timers follow the wall clock once caught up."""
+    stack = Stack(settings, bootstrap, now=now)
+    await stack.start()
+    log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.tick_s)
+            if await caught_up(stack):
+                await stack.pipeline.advance(now())
+    finally:
+        await stack.stop()
+        log.info("worker.stopped")
+
+
+async def caught_up(stack: Stack) -> bool:
+    """True when every assigned events partition is processed up to its fetch highwater.
+
+    A partition from which Faust has delivered nothing in this process counts
+    by the consumer's position; once it delivered, by what the pipeline has
+    committed — so a backlog still in a buffer never looks caught up.
+    """
+    consumer: Any = stack.app.consumer
+    assignment = [tp for tp in consumer.assignment() if tp.topic == stack.settings.events_topic]
+    if not assignment:
+        return False
+    delivered = getattr(consumer, "_read_offset", {})
+    for tp in assignment:
+        high = consumer.highwater(tp)
+        if high is None:
+            return False
+        done = stack.pipeline.positions.get(tp.partition)
+        if done is None:
+            if delivered.get(tp) is not None:
+                return False
+            done = await consumer.position(tp) or 0
+        if done < high:
+            return False
+    return True
