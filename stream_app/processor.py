@@ -12,7 +12,9 @@ watermarks forward from outside (the wall clock in live mode, `--as-of` at
 the end of a replay). A dossier not in memory is looked up in the store
 (`loader`), so a dossier received in an earlier run is never unknown; an
 event for a dossier never received waits one lateness window for its
-`received`, then becomes an `unknown_dossier` dead letter.
+`received`, then becomes an `unknown_dossier` dead letter; likewise an event
+impossible at its place (`invalid_transition`) waits one lateness window for
+the late event that would make it possible.
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ class Processor:
         self.now = now
         self.loader = loader
         self.histories: dict[str, DossierHistory] = {}
-        self.orphans: dict[str, list[tuple[DossierEvent, DeadLetter]]] = {}
+        # Events not (yet) possible at their place, waiting out the lateness window.
+        self.waiting: dict[str, list[tuple[DossierEvent, DeadLetter]]] = {}
         self.parts = {p: _Partition(watermark=watermark) for p in range(partitions)}
         self.stats: Counter[str] = Counter()
         self.out = Outbox()
@@ -155,37 +158,56 @@ class Processor:
             if part.watermark is None or mark > part.watermark:
                 part.watermark = mark
         h = self.histories.get(ev.dossier_id)
-        if h is None and ev.event_type != "received":
-            self._hold_orphan(rec, ev)
-            return
         if h is None:
             h = self.histories[ev.dossier_id] = DossierHistory(ev.dossier_id)
-        self._add(h, ev, rec.raw, rec.source, rec.partition)
-        for orphan, dl in self.orphans.pop(ev.dossier_id, []):
-            self._add(h, orphan, dl.raw, dl.source, rec.partition)
-
-    def _add(self, h: DossierHistory, ev: DossierEvent, raw: bytes, source: str, partition: int) -> None:
         err = h.add(ev, self.rules)
         if err == DUPLICATE:
             self.stats["duplicates"] += 1
             return
         if err is not None:
-            self._dead_letter(DeadLetter(source, raw, err, f"{ev.event_type} not allowed in the dossier's state"))
+            code = UNKNOWN_DOSSIER if h.state.received_at is None else err
+            detail = ("no received event for this dossier" if code == UNKNOWN_DOSSIER
+                      else f"{ev.event_type} not allowed in the dossier's state")
+            self.waiting.setdefault(ev.dossier_id, []).append((ev, DeadLetter(rec.source, rec.raw, code, detail)))
+            self._push(rec.partition, ev.occurred_at, ev.dossier_id)
             return
+        self._accepted(h, ev)
+        held = self.waiting.get(h.dossier_id)
+        if held:
+            applied = {e.event_id for e in h.events}
+            for waiting_ev, _ in held:
+                if waiting_ev.event_id in applied:
+                    self._accepted(h, waiting_ev)
+            self.waiting[h.dossier_id] = [w for w in held if w[0].event_id not in applied]
+        for alert_id in h.disproved():
+            self._retract(h, alert_id)
+        self._schedule(h, rec.partition)
+
+    def _accepted(self, h: DossierHistory, ev: DossierEvent) -> None:
         self.stats["applied"] += 1
         if ev.event_type == "received" and not h.state.procedure_known:
             self.stats["unknown_procedure"] += 1
         self.out.events.append(event_row(ev, self.now()))
         self.out.changed.add(h.dossier_id)
-        for alert_id in h.disproved():
-            self._retract(h, alert_id)
-        self._schedule(h, partition)
 
-    def _hold_orphan(self, rec: Record, ev: DossierEvent) -> None:
-        self.orphans.setdefault(ev.dossier_id, []).append(
-            (ev, DeadLetter(rec.source, rec.raw, UNKNOWN_DOSSIER, "no received event for this dossier"))
-        )
-        self._push(rec.partition, ev.occurred_at, ev.dossier_id)
+    def _expire_waiting(self, dossier_id: str, mark: datetime) -> None:
+        """Events whose lateness window has passed and are still impossible: dead letters."""
+        held = self.waiting.pop(dossier_id, None)
+        if not held:
+            return
+        expired = [w for w in held if w[0].occurred_at <= mark]
+        keep = [w for w in held if w[0].occurred_at > mark]
+        if keep:
+            self.waiting[dossier_id] = keep
+        h = self.histories.get(dossier_id)
+        if h is not None:
+            h.drop_pending({ev.event_id for ev, _ in expired})
+            if not h.events and not h.pending:
+                del self.histories[dossier_id]
+        for ev, dl in expired:
+            if dl.error_code == UNKNOWN_DOSSIER and h is not None and h.state.received_at is not None:
+                dl = DeadLetter(dl.source, dl.raw, "invalid_transition", f"{ev.event_type} not allowed in the dossier's state")
+            self._dead_letter(dl)
 
     # ----------------------------------------------------------------- timers
     def _push(self, partition: int, at: datetime, dossier_id: str) -> None:
@@ -217,14 +239,8 @@ class Processor:
         timers = part.timers
         while timers and timers[0][0] <= mark:
             _, _, dossier_id = heapq.heappop(timers)
-            held = self.orphans.get(dossier_id)
-            if held:
-                expired = [o for o in held if o[0].occurred_at <= mark]
-                for _, dl in expired:
-                    self._dead_letter(dl)
-                self.orphans[dossier_id] = [o for o in held if o[0].occurred_at > mark]
-                if not self.orphans[dossier_id]:
-                    del self.orphans[dossier_id]
+            if dossier_id in self.waiting:
+                self._expire_waiting(dossier_id, mark)
             h = self.histories.get(dossier_id)
             if h is None:
                 continue
@@ -261,7 +277,11 @@ class Processor:
         """Hand over what was produced since the last drain (state rows built now)."""
         out, self.out = self.out, Outbox()
         now = self.now()
-        out.state_rows = [state_row(self.histories[d], self.rules, now) for d in sorted(out.changed)]
+        out.state_rows = [
+            state_row(h, self.rules, now)
+            for d in sorted(out.changed)
+            if (h := self.histories.get(d)) is not None and h.state.received_at is not None
+        ]
         return out
 
     def low_watermark(self) -> datetime | None:
@@ -270,10 +290,8 @@ class Processor:
         return min(marks) if marks else None
 
     def finish(self, as_of: datetime) -> Outbox:
-        """End of a replay: fire everything up to `as_of`; orphans become dead letters."""
+        """End of a replay: fire everything up to `as_of`; what still waits becomes a dead letter."""
         self._advance(as_of)
-        for dossier_id in sorted(self.orphans):
-            for _, dl in self.orphans[dossier_id]:
-                self._dead_letter(dl)
-        self.orphans.clear()
+        for dossier_id in sorted(self.waiting):
+            self._expire_waiting(dossier_id, datetime.max.replace(tzinfo=as_of.tzinfo))
         return self.drain()

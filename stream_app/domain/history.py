@@ -70,6 +70,10 @@ class DossierHistory:
         trial = sorted([*self.events, *self.pending, ev], key=lambda e: e.sort_key)
         return self._refold(trial, rules, newcomer=ev.event_id)
 
+    def drop_pending(self, event_ids: set[str]) -> None:
+        """Give up on held events (their time has passed): they are dead letters now."""
+        self.pending = [e for e in self.pending if e.event_id not in event_ids]
+
     @property
     def version(self) -> int:
         """Grows with every accepted event, emitted alert and retraction; a
