@@ -1,0 +1,105 @@
+"""Helpers for tests against the real embedded broker and the real chDB engine."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sinks.clickhouse import connect
+from stream_app.runner import Summary, kafka_bootstrap, run_file
+from stream_app.settings import Settings
+
+# Wall-clock columns: the only ones allowed to differ between equivalent runs.
+WALL_CLOCK = {"ingested_at", "received_at", "updated_at", "emitted_at"}
+TABLES = ("events", "dead_letters", "dossier_state", "alerts")
+
+
+def settings_for(store: Path, **kw: Any) -> Settings:
+    return Settings(clickhouse=f"chdb://{store}", **kw)
+
+
+def run(path: Path, store: Path, as_of: datetime | None = None, **kw: Any) -> Summary:
+    s = settings_for(store, **kw)
+    with kafka_bootstrap(s) as bootstrap:
+        return asyncio.run(run_file(s, path, as_of=as_of, bootstrap=bootstrap))
+
+
+def write_jsonl(path: Path, events: list[dict[str, Any] | str]) -> Path:
+    with open(path, "wb") as f:
+        for e in events:
+            f.write((e if isinstance(e, str) else orjson.dumps(e).decode()).encode() + b"\n")
+    return path
+
+
+def snapshot(store: Path, database: str = "dossier") -> dict[str, list[tuple[Any, ...]]]:
+    """Every contract table's logical rows (FINAL), wall-clock columns left out, sorted."""
+    client = connect(f"chdb://{store}")
+    try:
+        out = {}
+        for table in TABLES:
+            q = client.query(f"SELECT * FROM {database}.{table} FINAL")
+            keep = [i for i, c in enumerate(q.column_names) if c not in WALL_CLOCK]
+            rows = [tuple(_plain(r[i]) for i in keep) for r in q.result_rows]
+            out[table] = sorted(rows, key=repr)
+        return out
+    finally:
+        client.close()
+
+
+def query(store: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    client = connect(f"chdb://{store}")
+    try:
+        return client.query(sql, parameters=params).result_rows
+    finally:
+        client.close()
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return tuple(sorted(v.items()))
+    return v
+
+
+def split_by_time(path: Path, cut: str, tmp: Path) -> tuple[Path, Path]:
+    """Split a time-sorted JSONL file at the first line at or after `cut`."""
+    cut_at = datetime.fromisoformat(cut)
+    lines = path.read_bytes().splitlines(keepends=True)
+    idx = len(lines)
+    for i, line in enumerate(lines):
+        try:
+            t = datetime.fromisoformat(orjson.loads(line)["occurred_at"])
+        except Exception:
+            continue
+        if t.tzinfo is not None and t >= cut_at:
+            idx = i
+            break
+    first, second = tmp / "first.jsonl", tmp / "second.jsonl"
+    first.write_bytes(b"".join(lines[:idx]))
+    second.write_bytes(b"".join(lines[idx:]))
+    return first, second
+
+
+def without_sources(dead_letters: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Dead letters compared by content: file names differ between split and whole runs."""
+    return sorted((row[1:] for row in dead_letters), key=repr)
+
+
+def _e(eid: str, kind: str, at: str, **own: object) -> dict[str, object]:
+    return {"event_id": eid, "event_type": kind, "dossier_id": "000.22.31.H53-240104-0001",
+            "occurred_at": at, "agency_code": "000.22.31.H53", **own}
+
+
+# One dossier's life: received, an extension, tax, then concluded much later.
+D1_FREE = [
+    _e("c1", "received", "2024-01-04T09:00:00+07:00", procedure_code="1.012711"),
+    _e("c2", "transferred", "2024-01-05T09:00:00+07:00", to_unit="001.22.31.H53"),
+    _e("c3", "extended", "2024-01-15T09:00:00+07:00", new_due_at="2024-01-25T17:00:00+07:00"),
+    _e("c4", "sent_to_tax", "2024-01-16T09:00:00+07:00", tax_office="000.53.10.G12"),
+    _e("c5", "tax_notice_issued", "2024-01-30T09:00:00+07:00"),
+    _e("c6", "obligation_paid", "2024-01-31T09:00:00+07:00", channel="online"),
+    _e("c7", "concluded", "2024-02-05T09:00:00+07:00", outcome="approved"),
+]
