@@ -148,6 +148,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import run_demo
 
+    logs.configure(settings.log_format, "WARNING")  # the story, not the plumbing
     return run_demo(settings, args.workdir)
 
 

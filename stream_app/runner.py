@@ -124,11 +124,13 @@ async def run_file(
     as_of: datetime | None = None,
     bootstrap: str,
     progress: Callable[[str, int, int | None], None] | None = None,
+    on_alert: Callable[[dict[str, Any]], None] | None = None,
 ) -> Summary:
     """Replay one file through the broker and the worker; return when all is flushed."""
     t0 = time.perf_counter()
     stack = Stack(settings, bootstrap)
     summary = Summary(restored=stack.processor.stats["restored"])
+    stack.pipeline.on_alert = on_alert
     loop = asyncio.get_running_loop()
     try:
         # Produce first: the worker must know each record's file line before it
