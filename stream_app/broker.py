@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the broker's child process: stop when the parent dies, even by kill -9.
+
+    The broker runs in its own session (so Ctrl-C reaches us, and we stop it
+    cleanly), which also means nothing else would ever stop it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class EmbeddedBroker:
     """Tansu on 127.0.0.1:<free port>, memory storage; nothing survives a stop."""
 
@@ -61,6 +74,7 @@ class EmbeddedBroker:
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:

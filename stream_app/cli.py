@@ -131,14 +131,14 @@ def _describe(stats: Any) -> str:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from .runner import kafka_bootstrap, run_worker
+    from .runner import kafka_bootstrap, run_worker, wall_clock
 
     async def main_async(bootstrap: str) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, bootstrap=bootstrap, stop=stop)
+        await run_worker(settings, bootstrap=bootstrap, stop=stop, now=wall_clock(settings))
 
     with kafka_bootstrap(settings) as bootstrap:
         asyncio.run(main_async(bootstrap))

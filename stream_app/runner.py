@@ -44,6 +44,16 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def wall_clock(settings: Settings) -> Callable[[], datetime]:
+    """The live worker's clock: the real one, or one started at `live_clock_start`."""
+    if settings.live_clock_start is None:
+        return utc_now
+    if settings.live_clock_start.tzinfo is None:
+        raise ValueError("DOSSIER_LIVE_CLOCK_START needs a UTC offset")
+    offset = settings.live_clock_start - utc_now()
+    return lambda: utc_now() + offset
+
+
 def load_rules(settings: Settings) -> Rules:
     calendar = WorkingCalendar.load(settings.calendar, OfficeHours.parse(settings.office_hours))
     return Rules(
@@ -165,6 +175,7 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
                      now: Callable[[], datetime] = utc_now) -> None:
     """The live worker: consume forever; timers follow the wall clock once caught up."""
     stack = Stack(settings, bootstrap, now=now)
+    stack.pipeline.on_alert = _log_alert
     await stack.start()
     log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
     try:
@@ -176,6 +187,11 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
     finally:
         await stack.stop()
         log.info("worker.stopped")
+
+
+def _log_alert(alert: dict[str, Any]) -> None:
+    log.info("alert.emitted", alert_id=alert["alert_id"], kind=alert["kind"], dossier_id=alert["dossier_id"],
+             fires_at=alert["fires_at"], retracted=alert["retracted"])
 
 
 async def caught_up(stack: Stack) -> bool:

@@ -8,7 +8,7 @@ appear in a repr, a log line or an error message.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     web_enabled: bool = Field(default=False, description="serve the live page (worker)")
     web_port: int = Field(default=6066)
     tick_s: float = Field(default=1.0, gt=0, description="live timer tick (seconds)")
+    live_clock_start: datetime | None = Field(
+        default=None,
+        description="run the live worker as if the wall clock started at this time (demos, drills, tests)",
+    )
     alert_webhooks: str = Field(default="", description="comma-separated URLs that receive alerts")
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures")
     log_format: Literal["auto", "json", "console"] = "auto"

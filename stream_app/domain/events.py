@@ -29,6 +29,7 @@ RANK = {
     "withdrawn": 11,
 }
 
+_COMMON = ("event_id", "event_type", "dossier_id", "occurred_at", "agency_code", "schema_version")
 OWN_FIELDS = (
     "procedure_code",
     "channel",
@@ -75,17 +76,26 @@ class DossierEvent:
     @classmethod
     def from_model(cls, model: Any) -> "DossierEvent":
         """Build from a validated `schemas` event (any object with the attributes)."""
-        own = {name: getattr(model, name, None) for name in OWN_FIELDS}
-        for name in ("source_due_at", "new_due_at"):
-            own[name] = to_millis(own[name])
+        # Read the model's field dict: getattr on a pydantic model for a field the
+        # type does not have costs an exception path, and this runs per event.
+        fields = getattr(model, "__dict__", None) or {n: getattr(model, n, None) for n in (*OWN_FIELDS, *_COMMON)}
+        get = fields.get
         return cls(
-            event_id=model.event_id,
-            event_type=model.event_type,
-            dossier_id=model.dossier_id,
-            occurred_at=to_millis(model.occurred_at),
-            agency_code=model.agency_code,
-            schema_version=getattr(model, "schema_version", 1),
-            **own,
+            event_id=fields["event_id"],
+            event_type=fields["event_type"],
+            dossier_id=fields["dossier_id"],
+            occurred_at=to_millis(fields["occurred_at"]),
+            agency_code=fields["agency_code"],
+            procedure_code=get("procedure_code"),
+            channel=get("channel"),
+            source_due_at=to_millis(get("source_due_at")),
+            to_unit=get("to_unit"),
+            tax_office=get("tax_office"),
+            new_due_at=to_millis(get("new_due_at")),
+            outcome=get("outcome"),
+            document_ref=get("document_ref"),
+            signed=get("signed"),
+            schema_version=get("schema_version") or 1,
         )
 
     def own_fields(self) -> dict[str, Any]:
