@@ -11,15 +11,18 @@ from __future__ import annotations
 import faust
 
 from .settings import Settings
+from .transport import SCHEME
+from .transport import register as register_transport
 
 
 def build_app(settings: Settings, bootstrap: str) -> faust.App:
+    register_transport()
     kwargs = {}
     if settings.sasl_mechanism or settings.security_protocol != "PLAINTEXT":
         kwargs["broker_credentials"] = _credentials(settings)
     return faust.App(
         settings.app_id,
-        broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),
+        broker=";".join(f"{SCHEME}://{hp.strip()}" for hp in bootstrap.split(",")),
         store="memory://",
         topic_partitions=settings.partitions,
         broker_session_timeout=settings.session_timeout_s,
@@ -33,6 +36,7 @@ def build_app(settings: Settings, bootstrap: str) -> faust.App:
         topic_allow_declare=True,
         topic_disable_leader=True,
         processing_guarantee="at_least_once",
+        Monitor="stream_app.monitor:LeanMonitor",
         **kwargs,
     )
 
