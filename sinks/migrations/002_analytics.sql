@@ -46,9 +46,9 @@ SELECT
     s.unit_hours                            AS unit_hours,
     s.overdue_cause                         AS overdue_cause,
     s.overdue_unit                          AS overdue_unit,
-    b.breaches                              AS breaches,
-    b.breach_due                            AS breach_due,
-    r.restarts                              AS restarts
+    b.breach_times                          AS breach_times,
+    b.breach_due_at                         AS breach_due_at,
+    r.restart_times                         AS restart_times
 FROM
 (
     SELECT * FROM {db}.dossier_state FINAL WHERE received_at IS NOT NULL
@@ -57,15 +57,15 @@ LEFT JOIN
 (
     SELECT
         dossier_id,
-        arraySort(groupArray(fires_at))                               AS breaches,
-        arrayMap(x -> x.2, arraySort(groupArray((fires_at, due_at)))) AS breach_due
+        arraySort(groupArray(fires_at))                               AS breach_times,
+        arrayMap(x -> x.2, arraySort(groupArray((fires_at, due_at)))) AS breach_due_at
     FROM {db}.alerts FINAL
     WHERE kind = 'sla_breach' AND NOT retracted
     GROUP BY dossier_id
 ) AS b ON b.dossier_id = s.dossier_id
 LEFT JOIN
 (
-    SELECT dossier_id, arraySort(groupArray(occurred_at)) AS restarts
+    SELECT dossier_id, arraySort(groupArray(occurred_at)) AS restart_times
     FROM {db}.events FINAL
     WHERE event_type = 'supplement_received'
     GROUP BY dossier_id
@@ -100,8 +100,8 @@ SELECT
     countIf(kind = 'finished' AND classification = 'overdue')    AS finished_overdue,
     countIf(kind = 'open')                                       AS open_at_day_end,
     countIf(kind = 'open' AND arrayExists(
-        b -> b < day_end AND NOT arrayExists(r -> r > b AND r < day_end, restarts),
-        breaches))                                               AS open_overdue_at_day_end,
+        b -> b < day_end AND NOT arrayExists(r -> r > b AND r < day_end, restart_times),
+        breach_times))                                           AS open_overdue_at_day_end,
     countIf(kind = 'sla_breach')                                 AS breaches,
     countIf(kind = 'tax_overdue')                                AS tax_delays,
     countIf(kind = 'open_after_completion')                      AS open_after_completion
@@ -113,8 +113,8 @@ FROM
         e.1 AS day,
         e.2 AS kind,
         classification,
-        breaches,
-        restarts,
+        breach_times,
+        restart_times,
         toDateTime64(e.1 + 1, 3, 'Asia/Ho_Chi_Minh') AS day_end
     FROM {db}.dossier_facts
     ARRAY JOIN arrayConcat(
@@ -134,8 +134,8 @@ FROM
         toDate(fires_at)                     AS day,
         toString(kind)                       AS kind,
         ''                                   AS classification,
-        []                                   AS breaches,
-        []                                   AS restarts,
+        []                                   AS breach_times,
+        []                                   AS restart_times,
         toDateTime64(toDate(fires_at) + 1, 3, 'Asia/Ho_Chi_Minh') AS day_end
     FROM {db}.alerts FINAL
     WHERE NOT retracted AND kind IN ('sla_breach', 'tax_overdue', 'open_after_completion')
@@ -213,8 +213,8 @@ LEFT JOIN
         countIf(kind = 'finished' AND classification = 'overdue')         AS finished_overdue,
         countIf(kind = 'open')                                            AS open_at_month_end,
         countIf(kind = 'open' AND arrayExists(
-            b -> b < month_end AND NOT arrayExists(r -> r > b AND r < month_end, restarts),
-            breaches))                                                    AS open_overdue_at_month_end,
+            b -> b < month_end AND NOT arrayExists(r -> r > b AND r < month_end, restart_times),
+            breach_times))                                                    AS open_overdue_at_month_end,
         countIf(kind = 'prev')                                            AS prev_finished,
         countIf(kind = 'prev' AND classification = 'overdue')             AS prev_finished_overdue,
         countIf(kind = 'finished' AND ifNull(outcome, '') != 'rejected')  AS digitisable,
@@ -242,8 +242,8 @@ LEFT JOIN
             result_attached_at,
             payment_channel,
             overdue_cause,
-            breaches,
-            restarts
+            breach_times,
+            restart_times
         FROM {db}.dossier_facts
         ARRAY JOIN arrayConcat(
             [(toStartOfMonth(received_at), 'received')],
@@ -259,6 +259,6 @@ LEFT JOIN
         ) AS e
     )
     GROUP BY unit, month
-) AS m ON m.unit = series.unit AND m.month = series.month
+) AS m USING (unit, month)
 ORDER BY month, unit
 SETTINGS join_use_nulls = 0;

@@ -137,6 +137,7 @@ class DossierState:
 
     def _stop_clock(self, t: datetime, rules: Rules, reason: str) -> None:
         cal = rules.calendar
+        self._tally_holder(t, rules)
         if self.running_since is not None:
             if self.limit is not None and not self.warned_cycle and self.due_at is not None:
                 warn_at = max(cal.subtract(self.due_at, rules.warning), self.running_since)
@@ -153,10 +154,14 @@ class DossierState:
             self.due_at = None
 
     def _tally_holder(self, t: datetime, rules: Rules) -> None:
-        """Credit the working time since the last handover to the unit holding it."""
-        if self.holder_since is not None and self.current_unit and t > self.holder_since:
-            hours = rules.calendar.between(self.holder_since, t).total_seconds() / 3600
-            self.unit_hours[self.current_unit] = self.unit_hours.get(self.current_unit, 0.0) + hours
+        """Credit the land clock's running time since the last handover to the unit
+        holding the dossier. Paused time (with the citizen, at the tax authority)
+        is nobody's share: it is not counted."""
+        if self.running_since is not None and self.current_unit:
+            since = max(self.holder_since or self.running_since, self.running_since)
+            if t > since:
+                hours = rules.calendar.between(since, t).total_seconds() / 3600
+                self.unit_hours[self.current_unit] = self.unit_hours.get(self.current_unit, 0.0) + hours
         self.holder_since = t
 
 

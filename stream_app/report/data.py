@@ -1,0 +1,188 @@
+"""The monthly report's figures, read from the analytics views (sinks/migrations/002).
+
+`load_month(client, db, month, unit)` runs two parameterised queries: the
+`monthly_report` rows of the month and the month before, and the dossiers that
+matter for the month (finished in it, or open and overdue at its end), from
+which the procedures, the units that held overdue dossiers past their share and
+the list of dossiers still overdue are folded. Province totals are sums of the unit rows with
+every rate recomputed from the sums (never an average of rates). Nothing here
+formats or translates: see `sections` for the words and `render` for the formats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sinks.clickhouse import check_identifier
+
+COUNTS = (
+    "received", "finished", "finished_early", "finished_on_time", "finished_overdue",
+    "open_at_month_end", "open_overdue_at_month_end", "digitisable", "digitised",
+    "payments", "payments_online", "overdue_tax", "overdue_open_after_completion",
+    "overdue_supplement", "overdue_unit_held",
+)
+CAUSES = ("overdue_tax", "overdue_open_after_completion", "overdue_supplement", "overdue_unit_held")
+
+# "Overdue at the period end", as the views define it (see 002_analytics.sql).
+_OVERDUE_AT_END = (
+    "arrayExists(b -> b < period_end AND NOT arrayExists(r -> r > b AND r < period_end, restart_times), "
+    "breach_times)"
+)
+_OPEN_AT_END = "received_at < period_end AND (finished_at IS NULL OR finished_at >= period_end)"
+_PERIOD_END = "toDateTime64(addMonths({month:Date}, 1), 3, 'Asia/Ho_Chi_Minh') AS period_end"
+_UNIT = "({unit:String} = '' OR unit = {unit:String})"
+
+
+@dataclass
+class Figures:
+    """Counts of one month (a unit or the province) and the rates built from them."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts[name]
+
+    def add(self, row: dict[str, Any]) -> None:
+        for k in COUNTS:
+            self.counts[k] += int(row[k])
+
+    @staticmethod
+    def _ratio(a: int, b: int) -> float | None:
+        return a / b if b else None
+
+    @property
+    def overdue_rate(self) -> float | None:
+        return self._ratio(self["finished_overdue"], self["finished"])
+
+    @property
+    def overdue_total(self) -> int:
+        """Finished overdue in the month plus still open and overdue at its end."""
+        return self["finished_overdue"] + self["open_overdue_at_month_end"]
+
+    @property
+    def timeliness_score(self) -> float | None:
+        good = self["finished_early"] + self["finished_on_time"] + self["open_at_month_end"] \
+            - self["open_overdue_at_month_end"]
+        denominator = self["finished"] + self["open_at_month_end"]
+        return 20 * good / denominator if denominator else None
+
+    @property
+    def digitised_rate(self) -> float | None:
+        return self._ratio(self["digitised"], self["digitisable"])
+
+    @property
+    def online_payment_rate(self) -> float | None:
+        return self._ratio(self["payments_online"], self["payments"])
+
+
+@dataclass
+class UnitMonth:
+    unit: str
+    now: Figures
+    before: Figures
+
+
+@dataclass
+class ProcedureMonth:
+    procedure_code: str
+    finished: int
+    finished_overdue: int
+    open_overdue: int
+
+    @property
+    def overdue_rate(self) -> float | None:
+        return self.finished_overdue / self.finished if self.finished else None
+
+
+@dataclass
+class StillOverdue:
+    """A dossier open and overdue at the end of the month."""
+
+    dossier_id: str
+    procedure_code: str
+    unit: str
+    current_unit: str
+    received_at: datetime
+    due_at: datetime | None
+    finished_at: datetime | None
+    overdue_cause: str | None
+
+
+@dataclass
+class MonthData:
+    month: date
+    previous: date
+    unit: str | None
+    watermark: datetime | None
+    units: list[UnitMonth]
+    total: Figures
+    total_before: Figures
+    procedures: list[ProcedureMonth]
+    held: list[tuple[str, int, float]]  # (unit, overdue dossiers attributed, working hours it held them)
+    still_overdue: list[StillOverdue]
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.units)
+
+
+def previous_month(month: date) -> date:
+    return date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
+
+
+def load_month(client: Any, database: str, month: date, unit: str | None = None) -> MonthData:
+    db = check_identifier(database)
+    prev = previous_month(month)
+    params = {"month": month, "prev": prev, "unit": unit or ""}
+
+    def rows(sql: str) -> list[dict[str, Any]]:
+        q = client.query(sql, parameters=params)
+        return [dict(zip(q.column_names, r)) for r in q.result_rows]
+
+    by_unit: dict[str, UnitMonth] = {}
+    for r in rows(f"SELECT * FROM {db}.monthly_report WHERE month IN ({{month:Date}}, {{prev:Date}}) AND {_UNIT}"):
+        um = by_unit.setdefault(r["unit"], UnitMonth(r["unit"], Figures(), Figures()))
+        (um.now if r["month"] == month else um.before).add(r)
+    units = [u for u in by_unit.values() if any(u.now.counts.values()) or any(u.before.counts.values())]
+    total, total_before = Figures(), Figures()
+    for u in units:
+        total.add(u.now.counts)
+        total_before.add(u.before.counts)
+
+    # One pass over the dossiers that matter this month: finished in it, or open and
+    # overdue at its end; procedures, attribution and the list are folded from it.
+    procedures: dict[str, ProcedureMonth] = {}
+    held: dict[str, list[float]] = {}
+    still: list[StillOverdue] = []
+    for r in rows(f"""
+            WITH {_PERIOD_END}
+            SELECT dossier_id, procedure_code, unit, current_unit, received_at, finished_at, classification,
+                   toString(ifNull(overdue_cause, '')) AS overdue_cause,
+                   toString(ifNull(overdue_unit, '')) AS overdue_unit,
+                   unit_hours[toString(ifNull(overdue_unit, ''))] AS held_hours,
+                   ifNull(toStartOfMonth(finished_at) = {{month:Date}}, 0) AS finished_in_month,
+                   ({_OPEN_AT_END} AND {_OVERDUE_AT_END}) AS overdue_at_end,
+                   arrayElement(arrayFilter((d, b) -> b < period_end, breach_due_at, breach_times), -1) AS due_then
+            FROM {db}.dossier_facts
+            WHERE {_UNIT} AND (finished_in_month OR overdue_at_end)
+            ORDER BY due_then, dossier_id"""):
+        p = procedures.setdefault(r["procedure_code"], ProcedureMonth(r["procedure_code"], 0, 0, 0))
+        if r["finished_in_month"]:
+            p.finished += 1
+            if r["classification"] == "overdue":
+                p.finished_overdue += 1
+                h = held.setdefault(r["overdue_unit"], [0, 0.0])
+                h[0] += 1
+                h[1] += r["held_hours"]
+        if r["overdue_at_end"]:
+            p.open_overdue += 1
+            still.append(StillOverdue(r["dossier_id"], r["procedure_code"], r["unit"], r["current_unit"],
+                                      r["received_at"], r["due_then"], r["finished_at"], r["overdue_cause"] or None))
+    held_rows = sorted(((u, int(n), round(hours, 1)) for u, (n, hours) in held.items()),
+                       key=lambda h: (-h[1], -h[2], h[0]))
+    mark = client.query(f"SELECT max(watermark) FROM {db}.stream_progress FINAL").result_rows
+    watermark = mark[0][0] if mark and mark[0][0] and mark[0][0].year > 1970 else None
+    return MonthData(month, prev, unit, watermark, units, total, total_before, list(procedures.values()),
+                     held_rows, still)
