@@ -32,7 +32,7 @@ def build_app(settings: Settings, bootstrap: str) -> faust.App:
         producer_linger_ms=5,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
-        web_bind="127.0.0.1",
+        web_bind=settings.web_bind,
         topic_allow_declare=True,
         topic_disable_leader=True,
         processing_guarantee="at_least_once",

@@ -116,6 +116,10 @@ class Stack:
         )
         self.app = build_app(settings, bootstrap)
         register(self.app, settings, self.pipeline)
+        if settings.web_enabled:
+            from .web import register_views
+
+            register_views(self.app, self)
 
     async def start(self) -> None:
         await self.app.start()

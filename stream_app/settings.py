@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=6.0, description="consumer group session timeout")
     heartbeat_interval_s: float = Field(default=2.0)
     web_enabled: bool = Field(default=False, description="serve the live page (worker)")
-    web_port: int = Field(default=6066)
+    web_port: int = Field(default=6066, description="port of the live page")
+    web_bind: str = Field(default="127.0.0.1", description="address the live page listens on (0.0.0.0 in a container)")
     tick_s: float = Field(default=1.0, gt=0, description="live timer tick (seconds)")
     live_clock_start: datetime | None = Field(
         default=None,

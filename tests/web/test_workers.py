@@ -1,0 +1,71 @@
+"""Correct with several workers: two workers share the partitions of one store, and the
+page served by one of them shows what the other wrote (every figure is read from
+ClickHouse). A module of its own: chDB opens one store per process at a time, so this
+test must not overlap the module-scoped worker of another module.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream_app import runner
+from stream_app.broker import EmbeddedBroker
+
+from .conftest import C, LiveWorker, copy_store, get_json
+
+pytestmark = pytest.mark.integration
+
+
+def units(worker: LiveWorker) -> dict[str, dict[str, int]]:
+    return {u["unit"]: u for u in get_json(worker.url + "/api/live")["units"]}
+
+
+def test_with_two_workers_the_page_shows_what_both_wrote(
+    crafted_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+):
+    """Two workers share the partitions; the one serving the page shows the other's dossiers too."""
+    store = copy_store(crafted_store, tmp_path / "store")
+    stacks: list[runner.Stack] = []
+
+    class Recorded(runner.Stack):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            stacks.append(self)
+
+    monkeypatch.setattr(runner, "Stack", Recorded)
+    with EmbeddedBroker() as broker:
+        serving = LiveWorker(store, broker.bootstrap).start()
+        other = LiveWorker(store, broker.bootstrap, web=False).start()
+        try:
+            until(lambda: len(stacks) == 2 and all(len(assigned(s)) == 2 for s in stacks))
+            web_stack, other_stack = stacks if stacks[0].settings.web_enabled else stacks[::-1]
+            new = [f"{C}-231130-{i:04d}" for i in range(1, 9)]
+            held_by_other = {d for d in new if web_stack.processor.partition_of(d) in assigned(other_stack)}
+            assert held_by_other and held_by_other != set(new)
+            serving.produce([
+                {"event_id": f"{d}:1", "event_type": "received", "dossier_id": d, "occurred_at": "2023-11-30T17:00:00+07:00",
+                 "agency_code": C, "procedure_code": "1.012713"} for d in new])
+            until(lambda: units(serving).get(C, {}).get("open") == 1 + len(new))
+            assert held_by_other.isdisjoint(web_stack.processor.histories)
+            assert held_by_other <= set(other_stack.processor.histories)
+            found = get_json(serving.url + f"/api/dossier?code={min(held_by_other)}")
+            assert found["found"] and found["events"][0]["type"] == "received"
+        finally:
+            other.close()
+            serving.close()
+
+
+def assigned(stack: runner.Stack) -> set[int]:
+    return {tp.partition for tp in stack.app.consumer.assignment() if tp.topic == stack.settings.events_topic}
+
+
+def until(predicate: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
