@@ -62,13 +62,13 @@ class Settings(BaseSettings):
 
     # --- the worker -------------------------------------------------------
     batch_size: int = Field(default=2000, ge=1, description="events per processing batch")
-    batch_within_s: float = Field(default=0.2, gt=0, description="max wait to fill a batch")
+    batch_within_s: float = Field(default=0.05, gt=0, description="max wait to fill a batch (seconds)")
     session_timeout_s: float = Field(default=6.0, description="consumer group session timeout")
     heartbeat_interval_s: float = Field(default=2.0)
     web_enabled: bool = Field(default=False, description="serve the live page (worker)")
     web_port: int = Field(default=6066, description="port of the live page")
     web_bind: str = Field(default="127.0.0.1", description="address the live page listens on (0.0.0.0 in a container)")
-    tick_s: float = Field(default=1.0, gt=0, description="live timer tick (seconds)")
+    tick_s: float = Field(default=0.2, gt=0, description="live timer tick: how often due timers are checked (seconds)")
     live_clock_start: datetime | None = Field(
         default=None,
         description="run the live worker as if the wall clock started at this time (demos, drills, tests)",
