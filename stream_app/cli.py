@@ -1,4 +1,4 @@
-"""The `dossier-stream` console script: run, generate, demo, worker, report.
+"""The `dossier-stream` console script: run, generate, demo, worker, report, replay, rebuild, export.
 
 Configuration comes from `DOSSIER_*` environment variables; every flag names
 its variable in `--help`. Settings are read once here and passed down;
@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -38,8 +38,20 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=field, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
 
 
+# Rule files a rebuild recomputes with, on the commands that take them.
+RULE_FLAGS = {
+    "--calendar": ("calendar", "extra days off / make-up working days (TOML, added to the shipped table)"),
+}
+
+
+def _add_rules(p: argparse.ArgumentParser) -> None:
+    for flag, (field, text) in RULE_FLAGS.items():
+        p.add_argument(flag, dest=field, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {f: getattr(args, f) for _, (f, _) in COMMON_FLAGS.items() if getattr(args, f, None) is not None}
+    flags = {**COMMON_FLAGS, **RULE_FLAGS}
+    overrides = {f: getattr(args, f) for _, (f, _) in flags.items() if getattr(args, f, None) is not None}
     return Settings(**overrides)
 
 
@@ -48,6 +60,37 @@ def _timestamp(text: str) -> datetime:
     if t.tzinfo is None:
         raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2024-03-31T23:59:59+07:00")
     return t
+
+
+def _moment(text: str) -> datetime:
+    """A timestamp with its UTC offset, or a local date (YYYY-MM-DD) / month (YYYY-MM) at midnight."""
+    from .domain.calendar import TZ
+
+    try:
+        if len(text) == 7:
+            return datetime.combine(date.fromisoformat(text + "-01"), time(0), TZ)
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), TZ)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r}") from None
+    return _timestamp(text)
+
+
+def _speed(text: str) -> float | None:
+    from replay.pace import parse_speed
+
+    try:
+        return parse_speed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", type=_moment, default=None,
+                   help="only events at or after this time (RFC 3339 with offset, or YYYY-MM-DD / YYYY-MM local)")
+    p.add_argument("--until", type=_moment, default=None, help="only events before this time (same forms)")
+    p.add_argument("--unit", action="append", default=[], metavar="UNIT",
+                   help="only dossiers received by this unit (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +123,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", default=None, help="only this receiving unit")
     p.add_argument("--format", default="table", choices=["table", "csv", "xlsx", "md"])
     p.add_argument("--out", type=Path, default=None, help="output file (xlsx needs one)")
+    _add_common(p)
+
+    p = sub.add_parser("replay", help="produce historical events into the events topic: any source, pace, resumable")
+    p.add_argument("--source", required=True, metavar="FILE|clickhouse",
+                   help="a .jsonl, .jsonl.gz or exported .parquet file, or `clickhouse` for the stored events")
+    p.add_argument("--source-database", default=None,
+                   help="with --source clickhouse: the database to read (default: --database)")
+    _add_selection(p)
+    p.add_argument("--speed", type=_speed, default=None, metavar="N|max",
+                   help="compress the original gaps N times (3600 = an hour per second); max: as fast as possible "
+                        "(default)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted replay of the same source and selection from its checkpoint")
+    p.add_argument("--checkpoint-dir", type=Path, default=Path("var/replay"), help="where checkpoints are kept")
+    p.add_argument("--as-of", type=_timestamp, default=None,
+                   help="embedded broker only: fire timers up to this time (default: the latest occurred_at)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_common(p)
+
+    p = sub.add_parser("rebuild", help="recompute state, alerts and aggregates from the stored events, then switch")
+    p.add_argument("--as-of", type=_timestamp, default=None,
+                   help="fire timers up to this time (default: the stream's current watermark)")
+    p.add_argument("--dry-run", action="store_true", help="report what would change, switch nothing")
+    p.add_argument("--show", type=int, default=20, help="changed dossiers, alerts and figures listed (each kind)")
+    p.add_argument("--list", action="store_true", help="list the kept rebuild databases")
+    p.add_argument("--drop", metavar="NAME", default=None, help="drop a kept rebuild database")
+    p.add_argument("--revert", metavar="NAME", default=None, help="switch back to the tables kept in NAME")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_rules(p)
+    _add_common(p)
+
+    p = sub.add_parser("export", help="the stored events in the input format (JSON Lines or Parquet)")
+    _add_selection(p)
+    p.add_argument("--format", choices=["jsonl", "parquet"], default=None,
+                   help="jsonl (default; .gz out file: gzip) or parquet (default when --out ends in .parquet)")
+    p.add_argument("--out", type=Path, default=None, help="output file (default for jsonl: stdout)")
+    p.add_argument("--source-database", default=None, help="the database to read (default: --database)")
     _add_common(p)
     return parser
 
@@ -158,7 +238,131 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return run_report(settings, month=args.month, unit=args.unit, fmt=args.format, out=args.out)
 
 
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker, "report": cmd_report}
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    import threading
+
+    from replay import session
+    from replay.export import Selection
+    from replay.feed import FileFeed, StoreFeed, preread
+    from replay.pace import Pacer
+    from replay.progress import print_replay, replay_progress
+    from replay.resume import Checkpoint, checkpoint_key
+    from sinks.clickhouse import connect, redact
+
+    from .broker import ensure_topics, kafka_client_config
+    from .console import print_summary
+    from .runner import kafka_bootstrap
+
+    selection = Selection(args.since, args.until, tuple(args.unit))
+    dsn = settings.clickhouse.get_secret_value()
+    client = connect(dsn) if args.source == "clickhouse" else None
+    try:
+        feed: Any = (StoreFeed(client, args.source_database or settings.database, selection, dsn=redact(dsn))
+                     if client is not None else FileFeed(Path(args.source), selection))
+        target = ({"broker": settings.broker, "topic": settings.events_topic} if settings.broker
+                  else {"store": redact(dsn), "database": settings.database})
+        key = checkpoint_key(source=feed.identity, selection=selection.key(), target=target)
+        checkpoint = Checkpoint.open(args.checkpoint_dir, feed.name, key, source=feed.identity,
+                                     fingerprint=feed.fingerprint, resume=args.resume)
+        if checkpoint.complete:
+            print(f"nothing to resume: this replay completed ({checkpoint.done:,} records); "
+                  f"run without --resume to replay again [{checkpoint.path}]")
+            return 0
+        if client is not None and not settings.broker:
+            feed = preread(feed, checkpoint.position)  # chDB: one client at a time once the worker runs
+            client.close()
+            client = None
+        stop, stopped_by = threading.Event(), []
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            # First Ctrl-C/SIGTERM: stop cleanly and save the checkpoint; a second one is the default.
+            stopped_by.append(signum)
+            signal.signal(signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler)
+            threading.Thread(target=stop.set, daemon=True).start()  # never take a lock inside a handler
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        pacer = Pacer(args.speed, sleep=stop.wait)
+        try:
+            with kafka_bootstrap(settings) as bootstrap, replay_progress(not args.no_progress) as progress:
+                if settings.broker:
+                    ensure_topics(bootstrap, settings)  # an auto-created topic may have the wrong partition count
+                    result = session.to_cluster(feed, bootstrap=bootstrap, topic=settings.events_topic, pacer=pacer,
+                                                checkpoint=checkpoint, client_config=kafka_client_config(settings),
+                                                stop=stop, on_progress=progress)
+                else:
+                    result = asyncio.run(session.embedded(settings, feed, bootstrap=bootstrap, pacer=pacer,
+                                                          checkpoint=checkpoint, as_of=args.as_of, stop=stop,
+                                                          on_progress=progress))
+        except KeyboardInterrupt:
+            print(f"interrupted: continue with the same command and --resume [{checkpoint.path}]", file=sys.stderr)
+            return 130
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        if client is not None:
+            client.close()
+    print_replay(result, feed.name, args.speed, target=settings.broker or "embedded broker and worker")
+    if result.summary is not None:
+        print_summary(result.summary)
+    if stopped_by and not result.complete:
+        print(f"interrupted: continue with the same command and --resume [{checkpoint.path}]", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from .rebuild import RebuildError
+
+    try:
+        return _rebuild(args, settings)
+    except RebuildError as exc:
+        log.error("command.failed", command="rebuild", error="RebuildError", detail=str(exc))
+        return 2
+
+
+def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from . import rebuild as rb
+    from .console import progress_bar
+    from .rebuild_diff import print_rebuild, print_rebuilds
+
+    if args.list:
+        print_rebuilds(rb.listing(settings))
+        return 0
+    if args.drop:
+        rb.drop(settings, args.drop)
+        print(f"dropped {args.drop}")
+        return 0
+    if args.revert:
+        rb.revert(settings, args.revert)
+        print(f"switched back: {settings.database} has the tables kept in {args.revert}, "
+              f"and {args.revert} now keeps the ones replaced")
+        return 0
+    with progress_bar(enabled=not args.no_progress) as progress:
+        result = rb.rebuild(settings, as_of=args.as_of, dry_run=args.dry_run,
+                            on_progress=(lambda n, total: progress("rebuild", n, total)) if progress else None)
+    print_rebuild(result, show=args.show)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from replay.export import Selection, export
+    from sinks.clickhouse import connect
+
+    fmt = args.format or ("parquet" if args.out is not None and args.out.suffix == ".parquet" else "jsonl")
+    client = connect(settings.clickhouse.get_secret_value())
+    try:
+        stats = export(client, args.source_database or settings.database,
+                       Selection(args.since, args.until, tuple(args.unit)), fmt, args.out)
+    finally:
+        client.close()
+    span = f" from {stats.first.isoformat()} to {stats.last.isoformat()}" if stats.first and stats.last else ""
+    print(f"exported {stats.events:,} events{span} as {fmt} to {args.out or 'stdout'}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker, "report": cmd_report,
+            "replay": cmd_replay, "rebuild": cmd_rebuild, "export": cmd_export}
 
 if __name__ == "__main__":
     sys.exit(main())
