@@ -150,8 +150,8 @@ class Processor:
 
     def _accept(self, rec: Record, ev: DossierEvent) -> None:
         part = self.parts.setdefault(rec.partition, _Partition())
-        if part.watermark is not None and ev.occurred_at < part.watermark:
-            self.stats["late"] += 1
+        # At the watermark itself the window has closed: timers up to it have fired.
+        late = part.watermark is not None and ev.occurred_at <= part.watermark
         if part.stream_time is None or ev.occurred_at > part.stream_time:
             part.stream_time = ev.occurred_at
             mark = ev.occurred_at - self.lateness
@@ -164,6 +164,8 @@ class Processor:
         if err == DUPLICATE:
             self.stats["duplicates"] += 1
             return
+        if late:  # a redelivered duplicate is not a late event
+            self.stats["late"] += 1
         if err is not None:
             code = UNKNOWN_DOSSIER if h.state.received_at is None else err
             detail = ("no received event for this dossier" if code == UNKNOWN_DOSSIER
@@ -232,7 +234,7 @@ class Processor:
             self._fire(p)
 
     def _fire(self, p: int) -> None:
-        part = self.parts[p]
+        part = self.parts.setdefault(p, _Partition())  # a batch of dead letters only, from any partition
         mark = part.watermark
         if mark is None:
             return
