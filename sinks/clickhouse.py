@@ -13,7 +13,7 @@ import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import clickhouse_connect
 import structlog
@@ -24,12 +24,18 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def redact(dsn: str) -> str:
-    """The DSN with any password replaced by ***."""
+    """The DSN with any password (in the user info or a `password=` parameter) replaced by ***."""
     parts = urlsplit(dsn)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return dsn
+    netloc, query = parts.netloc, parts.query
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if "pass" in k.lower() else v) for k, v in pairs], safe="*")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return dsn
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def connect(dsn: str) -> Any:
@@ -43,8 +49,10 @@ def connect(dsn: str) -> Any:
         return clickhouse_connect.get_client(dsn=dsn)
     try:
         return clickhouse_connect.get_client(dsn=dsn)
-    except Exception as exc:  # the original message may contain the DSN
-        raise ConnectionError(f"cannot reach ClickHouse at {redact(dsn)}: {type(exc).__name__}") from None
+    except Exception as exc:  # the original message may contain the DSN: keep only its type
+        error = type(exc).__name__
+    # Raised outside the handler, so the original is not even chained as context.
+    raise ConnectionError(f"cannot reach ClickHouse at {redact(dsn)}: {error}")
 
 
 def check_identifier(name: str) -> str:
@@ -108,9 +116,17 @@ class ClickHouseSink:
     def pending(self) -> int:
         return sum(len(r) for r in self._rows.values())
 
-    def flush(self) -> dict[str, int]:
+    def flush(self, order: Sequence[str] = ()) -> dict[str, int]:
+        """Write every buffered row, the tables named in `order` in that order, then the rest.
+
+        Each table's rows go in one insert (atomic); the tables one after another, so a
+        crash may land between two of them: the caller orders them so that what is
+        written last is what marks the rows as done.
+        """
         written = {}
-        for table, rows in self._rows.items():
+        tables = [*order, *(t for t in self._rows if t not in order)]
+        for table in tables:
+            rows = self._rows[table]
             if not rows:
                 continue
             t0 = time.perf_counter()

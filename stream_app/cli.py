@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from datetime import date, datetime, time
@@ -189,9 +190,29 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.events.exists():
         raise FileNotFoundError(f"events file not found: {args.events}")
     with kafka_bootstrap(settings) as bootstrap, progress_bar(enabled=not args.no_progress) as progress:
-        summary = asyncio.run(run_file(settings, args.events, as_of=args.as_of, bootstrap=bootstrap, progress=progress))
+        summary = asyncio.run(_or_exit(args.command, run_file(
+            settings, args.events, as_of=args.as_of, bootstrap=bootstrap, progress=progress)))
     print_summary(summary)
     return 0
+
+
+async def _or_exit(command: str, job: Any) -> Any:
+    """Await a job; if it lost its broker, log that and exit 2 at once.
+
+    Faust cannot stop cleanly once its broker is gone (its consumer thread and its
+    stop task never finish), so `asyncio.run`'s clean-up, and then the interpreter's
+    wait for threads, would hang. Safe: the runner has already closed ClickHouse,
+    and nothing that is not in ClickHouse was acknowledged.
+    """
+    from .broker import BrokerUnavailable
+
+    try:
+        return await job
+    except BrokerUnavailable as exc:
+        log.error("command.failed", command=command, error=type(exc).__name__, detail=str(exc))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(2)
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -218,7 +239,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, bootstrap=bootstrap, stop=stop, now=wall_clock(settings))
+        await _or_exit(args.command, run_worker(settings, bootstrap=bootstrap, stop=stop, now=wall_clock(settings)))
 
     with kafka_bootstrap(settings) as bootstrap:
         asyncio.run(main_async(bootstrap))

@@ -20,6 +20,8 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.panel import Panel
 
+from sinks.clickhouse import redact
+
 from .settings import Settings
 
 console = Console()
@@ -73,7 +75,7 @@ def run_demo(settings: Settings, workdir: Path) -> int:
     except ImportError:
         console.print("[dim](the monthly report command is not available in this build)[/]")
 
-    dsn = settings.clickhouse.get_secret_value()
+    dsn = redact(settings.clickhouse.get_secret_value())
     console.print(Panel.fit(
         f"Done in {time.perf_counter() - t0:.0f} s. Everything is in ClickHouse at [bold]{dsn}[/].\n\n"
         "Query it from Python (the embedded engine allows one process at a time):\n"

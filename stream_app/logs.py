@@ -3,17 +3,65 @@
 JSON lines when stderr is not a terminal, coloured console otherwise. Stable
 event names with key/value fields (`log.info("sink.flushed", rows=...)`).
 Faust, mode and the Kafka clients are held at WARNING: their DEBUG records
-cost time on every message and say nothing a user needs.
+cost time on every message and say nothing a user needs. Two safety nets
+apply to every line, ours and the libraries': a password in a URL
+(`scheme://user:password@host`, `password=...`) is masked, and a library
+message that repeats (the Kafka clients log every reconnect attempt, ten a
+second, while a broker is down) is shown once per `REPEAT_S` seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import time
+from typing import Any
 
 import structlog
 
 NOISY = ("faust", "mode", "aiokafka", "kafka", "clickhouse_connect", "asyncio", "urllib3")
+REPEAT_S = 60.0
+
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+_PARAM_PASSWORD = re.compile(r"(?P<head>\b(?:password|passwd|pwd|sasl_plain_password)\s*[=:]\s*['\"]?)[^\s&'\",;)]+",
+                             re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """The text with every URL password and `password=` value replaced by ***."""
+    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
+    return _PARAM_PASSWORD.sub(r"\g<head>***", text)
+
+
+def scrub_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: `scrub` every string value of the event."""
+    for k, v in event.items():
+        if isinstance(v, str):
+            event[k] = scrub(v)
+        elif isinstance(v, BaseException):
+            event[k] = scrub(repr(v))
+    return event
+
+
+class Repeats(logging.Filter):
+    """Lets a library message through once per `every_s` seconds (by logger and template)."""
+
+    def __init__(self, every_s: float = REPEAT_S) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self._seen: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        last = self._seen.get(key)
+        if last is not None and now - last < self.every_s:
+            return False
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[key] = now
+        return True
 
 
 def configure(fmt: str = "auto", level: str = "INFO") -> None:
@@ -30,14 +78,19 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, scrub_secrets, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
     # Library loggers (stdlib) go through the same renderer, at WARNING.
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(processor=renderer, foreign_pre_chain=shared))
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, scrub_secrets, renderer],
+        foreign_pre_chain=shared,
+    ))
+    handler.addFilter(Repeats())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(lvl)

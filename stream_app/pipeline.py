@@ -6,7 +6,10 @@ writer and the event loop keeps heart-beating), writes the rows, sends the
 alerts and dead letters to their topics, and only then returns — the Faust
 agent acknowledges the batch after that, so offsets never pass unwritten rows.
 A failing ClickHouse write is retried with backoff until it succeeds: the
-outage is logged once when it starts and once when it ends.
+outage is logged once when it starts and once when it ends. Webhooks go
+through an outbox in ClickHouse (`sinks.webhook`): written before the batch's
+rows, posted after the Kafka sends; what a stopped worker left pending is
+posted first thing when the pipeline next commits.
 """
 
 from __future__ import annotations
@@ -22,12 +25,23 @@ import orjson
 import structlog
 
 from sinks.clickhouse import ClickHouseSink
-from sinks.webhook import WebhookNotifier
+from sinks.webhook import Delivery, WebhookNotifier, WebhookOutbox
 
 from .processor import Outbox, Processor, Record
 from .rows import alert_message
 
 log = structlog.get_logger(__name__)
+
+# The order of a batch's writes: a crash may fall between two of them. Events are the
+# truth a restart reads back (a replayed event found there is a duplicate); the rows
+# derived from them (states, alerts, retractions) must never be ahead of them, or a
+# restart would act on alerts whose events it does not have (raising or retracting
+# them again); the watermark goes last: every timer before it has fired and is written.
+# Derived rows that a crash left behind are recomputed when the dossier is restored.
+# (The webhook outbox is written before all of them.)
+WRITE_ORDER = ("dead_letters", "events", "dossier_state", "alerts", "stream_progress")
+# Webhook deliveries are recorded this many at a time: the most a crash can repeat.
+DELIVERY_CHUNK = 64
 
 Send = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]] | None], Awaitable[Any]]
 
@@ -56,6 +70,8 @@ class Pipeline:
         self.alerts_sent: list[dict[str, Any]] = []
         self.on_alert: Callable[[dict[str, Any]], None] | None = None
         self._saved_watermark: datetime | None = None
+        self.outbox = WebhookOutbox(sink.client, sink.db) if webhooks is not None else None
+        self._started = False
         self._lock = asyncio.Lock()
         # A replay names each record's file line: (partition, offset) -> "file:line".
         self.sources: dict[tuple[int, int], str] | None = None
@@ -84,28 +100,66 @@ class Pipeline:
             out = await self.call(self.processor.finish, as_of)
             await self._commit(out, force_progress=True)
 
+    async def start(self) -> None:
+        """Post the webhooks a stopped worker left pending (once; also done by the first commit)."""
+        if self._started:
+            return
+        self._started = True
+        if self.outbox is None or self.webhooks is None:
+            return
+        pending = await self._until_done(self.outbox.pending)
+        if pending:
+            log.warning("webhook.redelivering", deliveries=len(pending))
+            posted = await self._deliver(pending)
+            if posted < len(pending):  # their URL is no longer configured: they stay pending
+                log.warning("webhook.unconfigured_endpoint", deliveries=len(pending) - posted)
+
     async def _commit(self, out: Outbox, force_progress: bool = False) -> None:
+        await self.start()
         sink = self.sink
+        messages = [alert_message(row) for row in out.alerts]
+        deliveries = self.webhooks.deliveries(messages) if self.webhooks is not None else []
+        if self.outbox is not None and deliveries:
+            self.outbox.add(deliveries)
         sink.add("events", out.events)
         sink.add("dead_letters", out.dead_letters)
         sink.add("dossier_state", out.state_rows)
         sink.add("alerts", out.alerts)
-        mark = self.processor.low_watermark()
+        mark = self.stream_watermark()
         if mark is not None and (force_progress or self._saved_watermark is None or mark > self._saved_watermark):
             sink.add("stream_progress", [["watermark", mark, self.processor.now()]])
-        if sink.pending:
-            await self._flush_until_done()
+        if sink.pending or deliveries:
+            await self._until_done(self._write)
             self._saved_watermark = mark
-        await self._publish(out)
+        await self._publish(out, messages, deliveries)
 
-    async def _flush_until_done(self) -> None:
+    def stream_watermark(self) -> datetime | None:
+        """The watermark a restart may resume from: none until every partition has one.
+
+        A partition that has delivered nothing yet has no watermark, and the oldest of
+        the others is not a bound on its events: persisted, it would make a restarted
+        worker fire that partition's timers before replaying its events (alerts raised,
+        then retracted). Faust may well serve one partition seconds before the others.
+        """
+        if any(part.watermark is None for part in self.processor.parts.values()):
+            return None
+        return self.processor.low_watermark()
+
+    def _write(self) -> None:
+        # The outbox first: an alert row must never be in the store without its delivery row.
+        if self.outbox is not None:
+            self.outbox.flush()
+        self.sink.flush(WRITE_ORDER)
+
+    async def _until_done(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a ClickHouse call in the executor until it succeeds; log an outage once."""
         delay, failing_since = 0.5, None
         while True:
             try:
-                await self.call(self.sink.flush)
+                result = await self.call(fn, *args)
                 if failing_since is not None:
                     log.warning("sink.recovered", outage_s=round(time.monotonic() - failing_since, 1))
-                return
+                return result
             except Exception as exc:  # any failure: keep the rows, wait, retry
                 if failing_since is None:
                     failing_since = time.monotonic()
@@ -113,26 +167,35 @@ class Pipeline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)
 
-    async def _publish(self, out: Outbox) -> None:
-        if self.send is None:
-            return
-        futures = []
-        for dl in out.dlq:
-            headers = [("error_code", dl.error_code.encode()), ("error_detail", dl.error_detail.encode()),
-                       ("source", dl.source.encode())]
-            futures.append(await self.send(self.dlq_topic, None, dl.raw, headers))
-        messages = [alert_message(row) for row in out.alerts]
-        for msg in messages:
-            futures.append(await self.send(self.alerts_topic, msg["dossier_id"].encode(), orjson.dumps(msg), None))
-        for f in futures:
-            if isinstance(f, asyncio.Future):
-                await f
+    async def _publish(self, out: Outbox, messages: list[dict[str, Any]], deliveries: list[Delivery]) -> None:
+        if self.send is not None:
+            futures = []
+            for dl in out.dlq:
+                headers = [("error_code", dl.error_code.encode()), ("error_detail", dl.error_detail.encode()),
+                           ("source", dl.source.encode())]
+                futures.append(await self.send(self.dlq_topic, None, dl.raw, headers))
+            for msg in messages:
+                futures.append(await self.send(self.alerts_topic, msg["dossier_id"].encode(), orjson.dumps(msg), None))
+            for f in futures:
+                if isinstance(f, asyncio.Future):
+                    await f
         if messages:
-            if self.webhooks is not None:
-                await self.webhooks.deliver(messages)
+            if self.webhooks is not None and self.outbox is not None:
+                await self._deliver(await self._until_done(self.outbox.undelivered, deliveries))
             if self.on_alert is not None:
                 for msg in messages:
                     self.on_alert(msg)
+
+    async def _deliver(self, deliveries: list[Delivery]) -> int:
+        """POST and record, a chunk at a time: a crash can repeat at most one chunk's POSTs."""
+        if self.webhooks is None or self.outbox is None:
+            return 0
+        posted = 0
+        for i in range(0, len(deliveries), DELIVERY_CHUNK):
+            outcomes = await self.webhooks.post(deliveries[i:i + DELIVERY_CHUNK])
+            await self._until_done(self.outbox.mark, outcomes)
+            posted += len(outcomes)
+        return posted
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

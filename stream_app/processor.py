@@ -116,6 +116,11 @@ class Processor:
             for spec, f in fired:
                 h.fired[spec.alert_id] = f
             self.histories[dossier_id] = h
+            # The store is written events first; a crash may have left the rows derived
+            # from them behind (a state row, a retraction): write them again.
+            for alert_id in h.disproved():
+                self._retract(h, alert_id)
+            self.out.changed.add(dossier_id)
             self._schedule(h, self.partition_of(dossier_id))
         self.stats["restored"] += len(dossiers)
 

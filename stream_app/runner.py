@@ -26,7 +26,7 @@ from sinks.webhook import WebhookNotifier
 
 from .agents import register
 from .app import build_app
-from .broker import EmbeddedBroker, ensure_topics, kafka_client_config, wait_for_broker
+from .broker import EmbeddedBroker, ensure_topics, kafka_client_config, wait_for_broker, while_broker_answers
 from .domain.calendar import OfficeHours, WorkingCalendar
 from .domain.catalog import Catalog
 from .domain.directory import Directory
@@ -68,7 +68,7 @@ def load_rules(settings: Settings) -> Rules:
 def kafka_bootstrap(settings: Settings) -> Iterator[str]:
     """The bootstrap servers: the configured cluster, or an embedded broker for the duration."""
     if settings.broker:
-        wait_for_broker(settings.broker)
+        wait_for_broker(settings.broker, timeout_s=settings.broker_wait_s)
         yield settings.broker
         return
     with EmbeddedBroker() as broker:
@@ -125,8 +125,16 @@ class Stack:
         await self.app.start()
 
     async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.app.stop()
+        # Bounded: with the broker gone, Faust's stop can wait forever (on a consumer
+        # thread that already died); give it stop_timeout_s, then leave it behind.
+        # Not wait_for: that waits for the cancellation, which never completes either.
+        stopping = asyncio.ensure_future(self.app.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=self.settings.stop_timeout_s)
+        if not done:
+            stopping.cancel()
+            log.warning("worker.stop_timeout", timeout_s=self.settings.stop_timeout_s)
+        elif stopping.exception() is not None:
+            log.warning("worker.stop_failed", error=type(stopping.exception()).__name__)
         self.pipeline.close()
         self.client.close()
 
@@ -156,17 +164,21 @@ async def run_file(
         ))
         stack.pipeline.sources = produced.sources
         await stack.start()
-        target = {p: off + 1 for p, off in produced.last_offsets.items()}
-        positions = stack.pipeline.positions
-        while any(positions.get(p, 0) < end for p, end in target.items()):
+
+        async def consume() -> None:
+            target = {p: off + 1 for p, off in produced.last_offsets.items()}
+            positions = stack.pipeline.positions
+            while any(positions.get(p, 0) < end for p, end in target.items()):
+                if progress:
+                    progress("process", stack.pipeline.processed, produced.count)
+                await asyncio.sleep(0.1)
             if progress:
                 progress("process", stack.pipeline.processed, produced.count)
-            await asyncio.sleep(0.1)
-        if progress:
-            progress("process", stack.pipeline.processed, produced.count)
-        summary.as_of = as_of or produced.max_occurred_at
-        if summary.as_of is not None:
-            await stack.pipeline.finish(summary.as_of)
+            summary.as_of = as_of or produced.max_occurred_at
+            if summary.as_of is not None:
+                await stack.pipeline.finish(summary.as_of)
+
+        await while_broker_answers(consume(), bootstrap, give_up_s=settings.broker_give_up_s)
         summary.records = produced.count
     finally:
         await stack.stop()
@@ -182,12 +194,16 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
     stack.pipeline.on_alert = _log_alert
     await stack.start()
     log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
-    try:
+
+    async def live() -> None:
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.tick_s)
             if await caught_up(stack):
                 await stack.pipeline.advance(now())
+
+    try:
+        await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)
     finally:
         await stack.stop()
         log.info("worker.stopped")

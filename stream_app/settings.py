@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, description="port of the live page")
     web_bind: str = Field(default="127.0.0.1", description="address the live page listens on (0.0.0.0 in a container)")
     tick_s: float = Field(default=0.2, gt=0, description="live timer tick: how often due timers are checked (seconds)")
+    broker_wait_s: float = Field(default=15.0, gt=0, description="how long to wait for the broker at start (seconds)")
+    broker_give_up_s: float = Field(
+        default=30.0, gt=0, description="stop when the broker has not answered for this long (seconds)"
+    )
+    stop_timeout_s: float = Field(default=10.0, gt=0, description="longest wait for Faust to stop (seconds)")
     live_clock_start: datetime | None = Field(
         default=None,
         description="run the live worker as if the wall clock started at this time (demos, drills, tests)",

@@ -1,0 +1,209 @@
+"""Helpers for the reliability tests: table snapshots, the CLI as a subprocess, a webhook receiver."""
+
+from __future__ import annotations
+
+import http.server
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from sinks.clickhouse import connect
+from sinks.webhook import signature
+
+# Wall-clock columns: the only ones allowed to differ between equivalent runs.
+WALL_CLOCK = {"ingested_at", "received_at", "updated_at", "emitted_at"}
+CORE_TABLES = ("events", "dead_letters", "dossier_state", "alerts")
+ANALYTICS = ("unit_daily", "monthly_report")  # views of migration 002, when present
+DOSSIER_STREAM = str(Path(sys.executable).parent / "dossier-stream")
+SECRET = b"reliability-webhook-secret"
+
+
+def tables(store: Path, database: str = "dossier") -> dict[str, list[tuple[Any, ...]]]:
+    """The logical rows (FINAL) of the core tables and the analytics views, wall-clock
+    columns left out, sorted; a view missing from the store is left out."""
+    client = connect(f"chdb://{store}")
+    try:
+        present = {r[0] for r in client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}).result_rows}
+        out = {}
+        for name in (*CORE_TABLES, *ANALYTICS):
+            if name not in present:
+                continue
+            final = " FINAL" if name in CORE_TABLES else ""
+            q = client.query(f"SELECT * FROM {database}.{name}{final}")
+            keep = [i for i, c in enumerate(q.column_names) if c not in WALL_CLOCK]
+            out[name] = sorted((tuple(_plain(r[i]) for i in keep) for r in q.result_rows), key=repr)
+        return out
+    finally:
+        client.close()
+
+
+def query(store: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    client = connect(f"chdb://{store}")
+    try:
+        return client.query(sql, parameters=params).result_rows
+    finally:
+        client.close()
+
+
+def dump(store: Path, database: str = "dossier", without: tuple[str, str] | None = None) -> str:
+    """Every row of every table and view in the database as one string (for grepping),
+    `without` one (table, column)."""
+    client = connect(f"chdb://{store}")
+    try:
+        names = [r[0] for r in client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name",
+            parameters={"db": database}).result_rows]
+        parts = []
+        for name in names:
+            q = client.query(f"SELECT * FROM {database}.{name}")
+            keep = [i for i, c in enumerate(q.column_names) if (name, c) != without]
+            parts.append(f"## {name}\n" + "\n".join(str([r[i] for i in keep]) for r in q.result_rows))
+        return "\n".join(parts)
+    finally:
+        client.close()
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return tuple(sorted(v.items()))
+    if isinstance(v, float) and math.isnan(v):
+        return "NaN"  # 0/0 in a rate: equal to itself here
+    return v
+
+
+# ------------------------------------------------------------------ the CLI
+
+
+def cli_env(store: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for `dossier-stream`: JSON logs, this store, nothing inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
+    env.update({"DOSSIER_CLICKHOUSE": f"chdb://{store}", "DOSSIER_LOG_FORMAT": "json", **extra})
+    return env
+
+
+def start_run(events: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as f:
+        return subprocess.Popen([DOSSIER_STREAM, "run", "--events", str(events), "--no-progress"],
+                                env=env, stdout=f, stderr=subprocess.STDOUT)
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process (Linux /proc)."""
+    out: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    for task in task_dir.iterdir() if task_dir.exists() else []:
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped counts as dead)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def kill9(proc: subprocess.Popen[bytes]) -> list[int]:
+    """SIGKILL the process; return the pids of the children it had (the embedded broker)."""
+    kids = children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    return kids
+
+
+def wait_dead(pids: list[int], timeout: float = 5.0) -> list[int]:
+    """The pids still running after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+@dataclass(frozen=True)
+class Post:
+    path: str
+    key: str
+    body: bytes
+    signature: str | None
+    status: int
+
+
+class Receiver:
+    """A real HTTP endpoint in a thread that records every POST it gets.
+
+    `respond(n, post)` may choose the status of the n-th POST (from 1) and act
+    first (for example kill the worker): default 200.
+    """
+
+    def __init__(self, respond: Callable[[int, Post], int] | None = None) -> None:
+        self.posts: list[Post] = []
+        self.respond = respond
+        self.location: str | None = None  # where a 3xx answer points
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                post = Post(self.path, self.headers.get("Idempotency-Key", ""), body,
+                            self.headers.get("X-Dossier-Signature"), 200)
+                with receiver._lock:
+                    n = len(receiver.posts) + 1
+                    status = receiver.respond(n, post) if receiver.respond else 200
+                    receiver.posts.append(Post(post.path, post.key, body, post.signature, status))
+                self.send_response(status)
+                if 300 <= status < 400 and receiver.location:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 256  # the default 5 drops connections under a burst of alerts
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+
+    def __enter__(self) -> "Receiver":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def delivered(self) -> dict[str, int]:
+        """Idempotency-Key -> POSTs answered 2xx (what the receiver accepted)."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for p in self.posts:
+                if p.status < 300:
+                    counts[p.key] = counts.get(p.key, 0) + 1
+            return counts
+
+    def signed(self, secret: bytes = SECRET) -> bool:
+        with self._lock:
+            return all(p.signature == signature(secret, p.body) for p in self.posts)
