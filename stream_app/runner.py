@@ -217,24 +217,23 @@ def _log_alert(alert: dict[str, Any]) -> None:
 async def caught_up(stack: Stack) -> bool:
     """True when every assigned events partition is processed up to its fetch highwater.
 
-    A partition from which Faust has delivered nothing in this process counts
-    by the consumer's position; once it delivered, by what the pipeline has
-    committed — so a backlog still in a buffer never looks caught up.
+    A partition the pipeline has processed nothing from in this process counts
+    from the group's committed offset (where reading started), never from the
+    consumer's position: the position moves as soon as records are fetched,
+    long before they are processed, and a backlog must never look caught up.
     """
     consumer: Any = stack.app.consumer
     assignment = [tp for tp in consumer.assignment() if tp.topic == stack.settings.events_topic]
     if not assignment:
         return False
-    delivered = getattr(consumer, "_read_offset", {})
+    committed = getattr(consumer, "_committed_offset", {})
     for tp in assignment:
         high = consumer.highwater(tp)
         if high is None:
             return False
         done = stack.pipeline.positions.get(tp.partition)
         if done is None:
-            if delivered.get(tp) is not None:
-                return False
-            done = await consumer.position(tp) or 0
+            done = committed.get(tp) or 0
         if done < high:
             return False
     return True
