@@ -214,6 +214,9 @@ def _log_alert(alert: dict[str, Any]) -> None:
              fires_at=alert["fires_at"], retracted=alert["retracted"])
 
 
+QUIET_S = 0.5  # five idle fetches (100 ms each) with nothing delivered
+
+
 async def caught_up(stack: Stack) -> bool:
     """True when every assigned events partition is processed up to its fetch highwater.
 
@@ -221,8 +224,16 @@ async def caught_up(stack: Stack) -> bool:
     from the group's committed offset (where reading started), never from the
     consumer's position: the position moves as soon as records are fetched,
     long before they are processed, and a backlog must never look caught up.
+    Everything fetched must be processed too.
     """
     consumer: Any = stack.app.consumer
+    # The embedded broker's fetch highwater is a batch's base offset + 1, so
+    # offsets alone cannot tell a backlog still arriving from an idle input:
+    # also require that no record was handed to the agent for a quiet spell.
+    if getattr(consumer, "in_delivery", False):
+        return False
+    if time.monotonic() - getattr(consumer, "last_delivery", 0.0) < QUIET_S:
+        return False
     assignment = [tp for tp in consumer.assignment() if tp.topic == stack.settings.events_topic]
     if not assignment:
         return False
@@ -234,6 +245,9 @@ async def caught_up(stack: Stack) -> bool:
         done = stack.pipeline.positions.get(tp.partition)
         if done is None:
             done = committed.get(tp) or 0
-        if done < high:
+        # The fetch highwater can lag the records already fetched (the embedded
+        # broker reports a batch's base offset), so what was fetched counts too.
+        fetched = await consumer.position(tp) or 0
+        if done < max(high, fetched):
             return False
     return True

@@ -15,6 +15,7 @@ instead of Faust's fixed 1.5 s, which bounded live latency. Registered as the
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from faust.transport import drivers
@@ -35,6 +36,11 @@ class ShortWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
 
 
 class DirectConsumer(aiokafka_driver.Consumer):
+    #: monotonic time of the last record handed to the agents, and whether one
+    #: is being handed over now: the live worker's "caught up" test reads them.
+    last_delivery: float = 0.0
+    in_delivery: bool = False
+
     def _new_consumer_thread(self) -> Any:
         return ShortWaitConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -57,7 +63,12 @@ class DirectConsumer(aiokafka_driver.Consumer):
                     if commit_every is not None and self._n_acked >= commit_every:
                         self._n_acked = 0
                         await self.commit()
-                    await callback(message)
+                    self.in_delivery = True
+                    try:
+                        await callback(message)
+                    finally:
+                        self.in_delivery = False
+                        self.last_delivery = time.monotonic()
                     read_offset[tp] = offset
                 await asyncio.sleep(0)
         except self.consumer_stopped_errors:
