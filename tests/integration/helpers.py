@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,22 @@ def write_jsonl(path: Path, events: list[dict[str, Any] | str]) -> Path:
     return path
 
 
-def snapshot(store: Path, database: str = "dossier") -> dict[str, list[tuple[Any, ...]]]:
-    """Every contract table's logical rows (FINAL), wall-clock columns left out, sorted."""
+def snapshot(store: Path, database: str = "dossier", views: tuple[str, ...] = ()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every contract table's logical rows (FINAL), and the given views when the store has
+    them, wall-clock columns left out, sorted."""
     client = connect(f"chdb://{store}")
     try:
+        present = {r[0] for r in client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}).result_rows}
         out = {}
-        for table in TABLES:
-            q = client.query(f"SELECT * FROM {database}.{table} FINAL")
+        for name in (*TABLES, *views):
+            if name not in present:
+                continue
+            final = " FINAL" if name in TABLES else ""
+            q = client.query(f"SELECT * FROM {database}.{name}{final}")
             keep = [i for i, c in enumerate(q.column_names) if c not in WALL_CLOCK]
             rows = [tuple(_plain(r[i]) for i in keep) for r in q.result_rows]
-            out[table] = sorted(rows, key=repr)
+            out[name] = sorted(rows, key=repr)
         return out
     finally:
         client.close()
@@ -61,6 +68,8 @@ def query(store: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 def _plain(v: Any) -> Any:
     if isinstance(v, dict):
         return tuple(sorted(v.items()))
+    if isinstance(v, float) and math.isnan(v):
+        return "NaN"  # 0/0 in a rate: equal to itself here
     return v
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import math
 import os
 import signal
 import subprocess
@@ -16,10 +15,9 @@ from typing import Any, Callable
 
 from sinks.clickhouse import connect
 from sinks.webhook import signature
+from tests.integration.helpers import TABLES as CORE_TABLES
+from tests.integration.helpers import WALL_CLOCK, query, snapshot  # noqa: F401  (re-exported)
 
-# Wall-clock columns: the only ones allowed to differ between equivalent runs.
-WALL_CLOCK = {"ingested_at", "received_at", "updated_at", "emitted_at"}
-CORE_TABLES = ("events", "dead_letters", "dossier_state", "alerts")
 ANALYTICS = ("unit_daily", "monthly_report")  # views of migration 002, when present
 DOSSIER_STREAM = str(Path(sys.executable).parent / "dossier-stream")
 SECRET = b"reliability-webhook-secret"
@@ -28,29 +26,7 @@ SECRET = b"reliability-webhook-secret"
 def tables(store: Path, database: str = "dossier") -> dict[str, list[tuple[Any, ...]]]:
     """The logical rows (FINAL) of the core tables and the analytics views, wall-clock
     columns left out, sorted; a view missing from the store is left out."""
-    client = connect(f"chdb://{store}")
-    try:
-        present = {r[0] for r in client.query(
-            "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}).result_rows}
-        out = {}
-        for name in (*CORE_TABLES, *ANALYTICS):
-            if name not in present:
-                continue
-            final = " FINAL" if name in CORE_TABLES else ""
-            q = client.query(f"SELECT * FROM {database}.{name}{final}")
-            keep = [i for i, c in enumerate(q.column_names) if c not in WALL_CLOCK]
-            out[name] = sorted((tuple(_plain(r[i]) for i in keep) for r in q.result_rows), key=repr)
-        return out
-    finally:
-        client.close()
-
-
-def query(store: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    client = connect(f"chdb://{store}")
-    try:
-        return client.query(sql, parameters=params).result_rows
-    finally:
-        client.close()
+    return snapshot(store, database, views=ANALYTICS)
 
 
 def dump(store: Path, database: str = "dossier", without: tuple[str, str] | None = None) -> str:
@@ -69,14 +45,6 @@ def dump(store: Path, database: str = "dossier", without: tuple[str, str] | None
         return "\n".join(parts)
     finally:
         client.close()
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return tuple(sorted(v.items()))
-    if isinstance(v, float) and math.isnan(v):
-        return "NaN"  # 0/0 in a rate: equal to itself here
-    return v
 
 
 # ------------------------------------------------------------------ the CLI
