@@ -125,25 +125,13 @@ class Pipeline:
         sink.add("dead_letters", out.dead_letters)
         sink.add("dossier_state", out.state_rows)
         sink.add("alerts", out.alerts)
-        mark = self.stream_watermark()
+        mark = self.processor.low_watermark()
         if mark is not None and (force_progress or self._saved_watermark is None or mark > self._saved_watermark):
             sink.add("stream_progress", [["watermark", mark, self.processor.now()]])
         if sink.pending or deliveries:
             await self._until_done(self._write)
             self._saved_watermark = mark
         await self._publish(out, messages, deliveries)
-
-    def stream_watermark(self) -> datetime | None:
-        """The watermark a restart may resume from: none until every partition has one.
-
-        A partition that has delivered nothing yet has no watermark, and the oldest of
-        the others is not a bound on its events: persisted, it would make a restarted
-        worker fire that partition's timers before replaying its events (alerts raised,
-        then retracted). Faust may well serve one partition seconds before the others.
-        """
-        if any(part.watermark is None for part in self.processor.parts.values()):
-            return None
-        return self.processor.low_watermark()
 
     def _write(self) -> None:
         # The outbox first: an alert row must never be in the store without its delivery row.

@@ -292,9 +292,14 @@ class Processor:
         return out
 
     def low_watermark(self) -> datetime | None:
-        """The oldest partition watermark: every timer before it has fired."""
-        marks = [p.watermark for p in self.parts.values() if p.watermark is not None]
-        return min(marks) if marks else None
+        """The oldest partition watermark — every timer before it has fired — or None
+        until every partition has one: the oldest of the others is no bound on a
+        partition that has delivered nothing yet (persisted, it would make a restarted
+        worker fire that partition's timers before replaying its events)."""
+        marks = [p.watermark for p in self.parts.values()]
+        if not marks or any(m is None for m in marks):
+            return None
+        return min(marks)
 
     def finish(self, as_of: datetime) -> Outbox:
         """End of a replay: fire everything up to `as_of`; what still waits becomes a dead letter."""
