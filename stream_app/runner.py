@@ -214,7 +214,7 @@ def _log_alert(alert: dict[str, Any]) -> None:
              fires_at=alert["fires_at"], retracted=alert["retracted"])
 
 
-QUIET_S = 0.5  # five idle fetches (100 ms each) with nothing delivered
+QUIET_S = 2.0  # nothing delivered for this long: under load a backlog can pause for ~1 s between records
 
 
 async def caught_up(stack: Stack) -> bool:
