@@ -1,10 +1,12 @@
-"""The Faust agent: the events topic, in batches, through the pipeline.
+"""The Faust agent: the events topic, a chunk at a time, through the pipeline.
 
-The agent is registered on an app built elsewhere (`app.build_app`). It takes
-batches with `noack_take` and acknowledges each batch only after the pipeline
-has written and published everything the batch produced — Faust acknowledges
-a `take()` batch in a `finally` even on error, which would break
-at-least-once. One actor per worker (concurrency 1): a dossier's events must
+The agent is registered on an app built elsewhere (`app.build_app`). The
+`dossier://` transport (`stream_app.transport`) delivers each partition's
+share of a fetch as one stream event holding a `RecordChunk`; the agent hands
+the chunk to the pipeline and acknowledges it only after the pipeline has
+written and published everything the chunk produced (`noack`: Faust would
+otherwise acknowledge on its own, even after an error), so offsets never pass
+unwritten rows. One actor per worker (concurrency 1): a dossier's events must
 be handled in order.
 """
 
@@ -17,6 +19,7 @@ import faust
 from .pipeline import Pipeline
 from .processor import Record
 from .settings import Settings
+from .transport import RecordChunk
 
 
 def register(app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
@@ -34,19 +37,21 @@ def register(app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
 
     @app.agent(events, name="dossier-events", concurrency=1)
     async def dossier_events(stream: faust.StreamT) -> None:
-        async for batch in stream.noack_take(settings.batch_size, settings.batch_within_s):
-            records = [_record(e, settings.events_topic) for e in batch]
-            await pipeline.handle(records)
-            for e in batch:
-                await stream.ack(e)
+        chunks = stream.noack()
+        async for chunk in chunks:
+            event = chunks.current_event
+            await pipeline.handle(records_of(chunk, settings.events_topic))
+            await chunks.ack(event)
 
 
-def _record(event: Any, topic: str) -> Record:
-    msg = event.message
-    return Record(
-        raw=msg.value if isinstance(msg.value, bytes) else bytes(msg.value or b""),
-        key=msg.key,
-        partition=msg.partition,
-        offset=msg.offset,
-        source=f"{topic}/{msg.partition}/{msg.offset}",
-    )
+def records_of(chunk: RecordChunk, topic: str) -> list[Record]:
+    return [
+        Record(
+            raw=r.value if isinstance(r.value, bytes) else bytes(r.value or b""),
+            key=r.key,
+            partition=r.partition,
+            offset=r.offset,
+            source=f"{topic}/{r.partition}/{r.offset}",
+        )
+        for r in chunk.records
+    ]

@@ -29,6 +29,7 @@ def build_app(settings: Settings, bootstrap: str) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_max_poll_interval=30.0,
         consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=settings.batch_size,
         producer_linger_ms=5,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,

@@ -77,7 +77,7 @@ async def until(predicate, timeout: float = 30.0) -> None:
 def test_breach_fires_on_the_wall_clock_and_a_restart_with_backlog_raises_no_false_alarm(tmp_path: Path):
     async def scenario() -> list[dict]:
         with EmbeddedBroker() as broker:
-            s = settings_for(tmp_path / "store", tick_s=0.05, batch_size=1, batch_within_s=0.05)
+            s = settings_for(tmp_path / "store", tick_s=0.05, batch_size=1)
             ensure_topics(broker.bootstrap, s)
             clock = Clock("2024-03-04T08:30:00+07:00")
             produce(broker.bootstrap, s.events_topic, [

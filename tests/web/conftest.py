@@ -190,7 +190,7 @@ class LiveWorker:
         self.bootstrap = bootstrap
         self.web = web
         self.settings = Settings(clickhouse=f"chdb://{store}", web_enabled=web, web_port=self.port,
-                                 tick_s=0.2, batch_size=50, batch_within_s=0.05)
+                                 tick_s=0.2, batch_size=50)
         self.now = now
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
