@@ -192,7 +192,7 @@ async def embedded(
     stack = Stack(settings, bootstrap)
     stack.pipeline.on_alert = on_alert
     sources: dict[tuple[int, int], str] = {}
-    stack.pipeline.sources = sources
+    stack.processor.sources = sources
     ledger, offsets = Ledger(), _Offsets(settings.partitions)
     topic = settings.events_topic
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Awaitable, Callable
@@ -73,16 +72,11 @@ class Pipeline:
         self.outbox = WebhookOutbox(sink.client, sink.db) if webhooks is not None else None
         self._started = False
         self._lock = asyncio.Lock()
-        # A replay names each record's file line: (partition, offset) -> "file:line".
-        self.sources: dict[tuple[int, int], str] | None = None
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def handle(self, records: list[Record]) -> None:
-        if self.sources:
-            known = self.sources
-            records = [replace(r, source=known.get((r.partition, r.offset), r.source)) for r in records]
         async with self._lock:
             out = await self.call(self.processor.process, records)
             await self._commit(out)

@@ -107,6 +107,9 @@ class Processor:
         self.stats: Counter[str] = Counter()
         self.out = Outbox()
         self._seq = 0
+        # A replay names each record's file line: (partition, offset) -> "file:line";
+        # looked up only for the records that become dead letters.
+        self.sources: dict[tuple[int, int], str] = {}
 
     # ---------------------------------------------------------------- restore
     def restore(self, dossiers: dict[str, tuple[list[DossierEvent], list[tuple[AlertSpec, FiredAlert]]]]) -> None:
@@ -133,7 +136,7 @@ class Processor:
         parsed: list[tuple[Record, Any]] = []
         for rec in records:
             self.stats["records"] += 1
-            parsed.append((rec, parse_event(rec.raw, key=rec.key, source=rec.source)))
+            parsed.append((rec, parse_event(rec.raw, key=rec.key, source=self._source(rec))))
         self._load_missing([e.dossier_id for _, e in parsed if not isinstance(e, DeadLetter)])
         for rec, result in parsed:
             if isinstance(result, DeadLetter):
@@ -143,6 +146,9 @@ class Processor:
         for p in {rec.partition for rec, _ in parsed}:
             self._fire(p)
         return self.drain()
+
+    def _source(self, rec: Record) -> str:
+        return self.sources.get((rec.partition, rec.offset), rec.source) if self.sources else rec.source
 
     def _load_missing(self, ids: list[str]) -> None:
         if self.loader is None:
@@ -175,7 +181,7 @@ class Processor:
             code = UNKNOWN_DOSSIER if h.state.received_at is None else err
             detail = ("no received event for this dossier" if code == UNKNOWN_DOSSIER
                       else f"{ev.event_type} not allowed in the dossier's state")
-            self.waiting.setdefault(ev.dossier_id, []).append((ev, DeadLetter(rec.source, rec.raw, code, detail)))
+            self.waiting.setdefault(ev.dossier_id, []).append((ev, DeadLetter(self._source(rec), rec.raw, code, detail)))
             self._push(rec.partition, ev.occurred_at, ev.dossier_id)
             return
         self._accepted(h, ev)

@@ -162,7 +162,7 @@ async def run_file(
             client_config=kafka_client_config(settings),
             on_progress=(lambda n: progress("produce", n, None)) if progress else None,
         ))
-        stack.pipeline.sources = produced.sources
+        stack.processor.sources = produced.sources
         await stack.start()
 
         async def consume() -> None:
