@@ -280,6 +280,12 @@ class Processor:
         d = self.directory
         return render(spec, unit_name=d.unit_name, procedure_name=d.procedure_name)
 
+    def add_dead_letter(self, dl: DeadLetter) -> None:
+        """A record rejected before it reached Kafka (a replay line too large to produce):
+        counted as a record and written and published with the next drain, like any other."""
+        self.stats["records"] += 1
+        self._dead_letter(dl)
+
     def _dead_letter(self, dl: DeadLetter) -> None:
         self.out.dead_letters.append(dead_letter_row(dl, self.now()))
         self.out.dlq.append(dl)

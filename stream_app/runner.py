@@ -163,7 +163,11 @@ async def run_file(
             on_progress=(lambda n: progress("produce", n, None)) if progress else None,
         ))
         stack.processor.sources = produced.sources
+        for dead in produced.rejected:  # lines too large to be Kafka records: dead letters, not a crash
+            stack.processor.add_dead_letter(dead)
         await stack.start()
+        if produced.rejected:
+            await stack.pipeline.handle([])  # written and published now, whatever else the file holds
 
         async def consume() -> None:
             target = {p: off + 1 for p, off in produced.last_offsets.items()}
