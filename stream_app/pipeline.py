@@ -68,10 +68,11 @@ class Pipeline:
         self.processed = 0
         self.alerts_sent: list[dict[str, Any]] = []
         self.on_alert: Callable[[dict[str, Any]], None] | None = None
-        self._saved_watermark: datetime | None = None
+        self._saved_watermark: datetime | None = processor.resumed_watermark  # never persist a lower one
         self.outbox = WebhookOutbox(sink.client, sink.db) if webhooks is not None else None
         self._started = False
         self._lock = asyncio.Lock()
+        self.batch_done = asyncio.Event()  # set after every handled batch (the live worker waits on it)
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -83,6 +84,7 @@ class Pipeline:
             for r in records:
                 self.positions[r.partition] = max(self.positions.get(r.partition, 0), r.offset + 1)
             self.processed += len(records)
+        self.batch_done.set()
 
     async def advance(self, watermark: datetime) -> None:
         async with self._lock:

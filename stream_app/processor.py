@@ -103,7 +103,13 @@ class Processor:
         self.histories: dict[str, DossierHistory] = {}
         # Events not (yet) possible at their place, waiting out the lateness window.
         self.waiting: dict[str, list[tuple[DossierEvent, DeadLetter]]] = {}
-        self.parts = {p: _Partition(watermark=watermark) for p in range(partitions)}
+        # The watermark a previous run reached (timers before it have fired). Only a
+        # bound for "late" and for what is persisted: a restarted worker's partitions
+        # start without a watermark, so the events of a backlog (all older than the
+        # wall-clock mark it stopped at) move time by their own clock, and a dossier's
+        # timers wait for its later events instead of firing on its first one.
+        self.resumed_watermark = watermark
+        self.parts = {p: _Partition() for p in range(partitions)}
         self.stats: Counter[str] = Counter()
         self.out = Outbox()
         self._seq = 0
@@ -162,7 +168,7 @@ class Processor:
     def _accept(self, rec: Record, ev: DossierEvent) -> None:
         part = self.parts.setdefault(rec.partition, _Partition())
         # At the watermark itself the window has closed: timers up to it have fired.
-        late = part.watermark is not None and ev.occurred_at <= part.watermark
+        late = any(m is not None and ev.occurred_at <= m for m in (part.watermark, self.resumed_watermark))
         if part.stream_time is None or ev.occurred_at > part.stream_time:
             part.stream_time = ev.occurred_at
             mark = ev.occurred_at - self.lateness

@@ -200,9 +200,13 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
     log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
 
     async def live() -> None:
+        # Wake on every processed batch (an alert due at the event's own time leaves
+        # right after it) and on every tick (timers); fire by the wall clock only
+        # once every partition is caught up, so a backlog never raises false alarms.
+        batch_done = stack.pipeline.batch_done
         while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.tick_s)
+            await _first_of(stop.wait(), batch_done.wait(), timeout=settings.tick_s)
+            batch_done.clear()
             if await caught_up(stack):
                 await stack.pipeline.advance(now())
 
@@ -218,25 +222,29 @@ def _log_alert(alert: dict[str, Any]) -> None:
              fires_at=alert["fires_at"], retracted=alert["retracted"])
 
 
-QUIET_S = 2.0  # nothing delivered for this long: under load a backlog can pause for ~1 s between records
+async def _first_of(*waits: Any, timeout: float) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
 
 
 async def caught_up(stack: Stack) -> bool:
     """True when every assigned events partition is processed up to its fetch highwater.
 
-    A partition the pipeline has processed nothing from in this process counts
-    from the group's committed offset (where reading started), never from the
-    consumer's position: the position moves as soon as records are fetched,
-    long before they are processed, and a backlog must never look caught up.
-    Everything fetched must be processed too.
+    The highwater comes with every fetch response (on the embedded broker too:
+    only ListOffsets under-reports there, PLATFORM.md), and a partition is not
+    fetched again while fetched records wait, so "processed up to the
+    highwater, and everything fetched processed" means nothing older is
+    waiting: records produced after that fetch are live input. A partition the
+    pipeline has processed nothing from in this process counts from the
+    group's committed offset (where reading started), never from the
+    consumer's position, which moves as soon as records are fetched.
     """
     consumer: Any = stack.app.consumer
-    # The embedded broker's fetch highwater is a batch's base offset + 1, so
-    # offsets alone cannot tell a backlog still arriving from an idle input:
-    # also require that no record was handed to the agent for a quiet spell.
     if getattr(consumer, "in_delivery", False):
-        return False
-    if time.monotonic() - getattr(consumer, "last_delivery", 0.0) < QUIET_S:
         return False
     assignment = [tp for tp in consumer.assignment() if tp.topic == stack.settings.events_topic]
     if not assignment:
@@ -249,8 +257,6 @@ async def caught_up(stack: Stack) -> bool:
         done = stack.pipeline.positions.get(tp.partition)
         if done is None:
             done = committed.get(tp) or 0
-        # The fetch highwater can lag the records already fetched (the embedded
-        # broker reports a batch's base offset), so what was fetched counts too.
         fetched = await consumer.position(tp) or 0
         if done < max(high, fetched):
             return False

@@ -49,6 +49,20 @@ def produce(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> Non
     p.close()
 
 
+async def committed_at_least(bootstrap: str, s, n: int, *, timeout_s: float) -> None:
+    """Wait until the worker's group has committed n events in all (not joining the group)."""
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=s.app_id, enable_auto_commit=False)
+    await c.start()
+    try:
+        tps = [TopicPartition(s.events_topic, p) for p in range(s.partitions)]
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while sum([await c.committed(tp) or 0 for tp in tps]) < n:
+            assert asyncio.get_running_loop().time() < deadline, "the worker did not consume its backlog"
+            await asyncio.sleep(0.2)
+    finally:
+        await c.stop()
+
+
 async def alerts_on_topic(bootstrap: str, topic: str, partitions: int) -> list[dict]:
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await c.start()
@@ -102,7 +116,10 @@ def test_breach_fires_on_the_wall_clock_and_a_restart_with_backlog_raises_no_fal
             clock.set("2024-03-20T09:00:00+07:00")  # long after D2's due time (11/03)
             stop = asyncio.Event()
             worker = asyncio.create_task(run_worker(s, bootstrap=broker.bootstrap, stop=stop, now=clock))
-            await asyncio.sleep(10)
+            # The backlog must really go through the restarted worker (one record per
+            # batch: the worst case), and a few ticks must pass once it is caught up.
+            await committed_at_least(broker.bootstrap, s, 4, timeout_s=60)
+            await asyncio.sleep(1)
             stop.set()
             await worker
             return await alerts_on_topic(broker.bootstrap, s.alerts_topic, s.partitions)

@@ -462,6 +462,22 @@ def test_a_restored_processor_carries_on_identically_and_never_re_emits_a_fired_
     assert b.dead_letters() == []
 
 
+def test_a_restarted_worker_lets_its_backlog_move_time_by_its_own_clock(make_driver):
+    """The stored watermark is the wall clock a live worker stopped at; the backlog it
+    finds on restart is older. A backlog dossier's timers wait for its later events
+    (one record per batch here: the worst case) instead of firing on its first one."""
+    b = make_driver(watermark=t("2024-03-20 09:00"))
+
+    b.push(received("2024-03-04 09:00"))
+    b.push(event("concluded", "2024-03-06 09:00", outcome="approved"))
+    b.push(event("result_attached", "2024-03-06 10:00"))
+    b.advance(t("2024-03-20 09:00"))
+
+    assert b.alerts() == []
+    assert b.stats["late"] == 3
+    assert b.state()[DOSSIER]["classification"] == "early"
+
+
 def test_a_restored_processor_retracts_an_alert_fired_before_the_restart(make_driver):
     a = make_driver()
     a.push(received("2024-03-04 09:00"))
