@@ -15,6 +15,13 @@ In-process, each record's partition and offset are decided before it is
 sent (explicit partition, offsets counted from the fresh topic's 0, checked
 against the broker's answer) so the worker can name a dead letter's file and
 line even when it consumes the record before the producer saw the ack.
+
+A record too large to be a Kafka record (`replay.produce.too_large`: over the
+producer's `max_request_size` less a margin) is never sent, so it cannot abort
+the replay. In-process it becomes a `schema_error` dead letter with its label,
+written by the worker before the next record is sent, like `run`. To a cluster
+it is skipped: logged (`replay.too_large`, with its label and size) and counted
+in `ReplayResult.too_large`; the cluster's workers never see it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from kafka.partitioner.default import murmur2
 
 from .feed import Item
 from .pace import Pacer
+from .produce import max_record_bytes, too_large
 from .resume import Checkpoint, Ledger, Sent, acknowledged
 
 log = structlog.get_logger(__name__)
@@ -59,6 +67,7 @@ class ReplayResult:
     done: int = 0  # done in all sessions of this checkpoint
     total: int | None = None  # selected records still to send at the start of this session
     skipped: int = 0
+    too_large: int = 0  # records too large to be Kafka records: not sent (dead letters in-process)
     resumed: bool = False
     complete: bool = False
     elapsed_s: float = 0.0
@@ -120,12 +129,18 @@ def to_cluster(
     result.total = feed.count(checkpoint.position)
     ledger = Ledger()
     producer = _producer(bootstrap, client_config or {}, pacer.speed is not None)
+    limit = max_record_bytes(client_config)
     saved_at = time.monotonic()
     try:
         for item in feed.items(checkpoint.position):
             pacer.wait(item.occurred_at)
             if stop.is_set():
                 break
+            if too_large(item.label, item.raw, item.key, limit) is not None:
+                log.warning("replay.too_large", source=item.label, bytes=len(item.raw), limit=limit,
+                            detail="not sent: too large to be a Kafka record")
+                result.too_large += 1
+                continue
             ledger.add(Sent(item.position, item.label, producer.send(topic, key=item.key, value=item.raw)))
             _note_time(checkpoint, item.occurred_at)
             result.sent += 1
@@ -148,7 +163,7 @@ def to_cluster(
         result.skipped, result.done = feed.skipped, checkpoint.done
         result.elapsed_s = time.perf_counter() - t0
     log.info("replay.produced", source=feed.name, records=result.sent, complete=result.complete,
-             duration_s=round(result.elapsed_s, 2))
+             too_large=result.too_large, duration_s=round(result.elapsed_s, 2))
     return result
 
 
@@ -195,6 +210,12 @@ async def embedded(
     stack.processor.sources = sources
     ledger, offsets = Ledger(), _Offsets(settings.partitions)
     topic = settings.events_topic
+    limit = max_record_bytes(client_config)
+    loop = asyncio.get_running_loop()
+
+    async def dead_letter(dead: Any) -> None:
+        await stack.pipeline.call(stack.processor.add_dead_letter, dead)  # the processor's own thread
+        await stack.pipeline.handle([])  # written before anything after it is sent (the checkpoint passes it)
 
     def produce() -> None:
         producer = _producer(bootstrap, client_config or {}, pacer.speed is not None)
@@ -203,6 +224,13 @@ async def embedded(
                 pacer.wait(item.occurred_at)
                 if stop.is_set():
                     return
+                dead = too_large(item.label, item.raw, item.key, limit)
+                if dead is not None:
+                    log.warning("replay.too_large", source=item.label, bytes=len(item.raw), limit=limit,
+                                detail="not sent: a dead letter")
+                    asyncio.run_coroutine_threadsafe(dead_letter(dead), loop).result()
+                    result.too_large += 1
+                    continue
                 p, o = offsets.place(item.key)
                 sources[(p, o)] = item.label
                 future = producer.send(topic, key=item.key, value=item.raw, partition=p)
@@ -227,7 +255,6 @@ async def embedded(
 
         _advance(checkpoint, ledger, done)
 
-    loop = asyncio.get_running_loop()
     sender: asyncio.Future[None] | None = None
     try:
         await stack.start()
@@ -261,7 +288,8 @@ async def embedded(
         await take_checkpoint()
         result.complete = checkpoint.complete = len(ledger) == 0
         checkpoint.save()
-        result.summary = Summary(records=result.sent, restored=stack.processor.stats["restored"], as_of=as_of)
+        result.summary = Summary(records=result.sent + result.too_large, restored=stack.processor.stats["restored"],
+                                 as_of=as_of)
     finally:
         stop.set()
         if sender is not None and not sender.done():

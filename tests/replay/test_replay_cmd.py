@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -21,7 +22,7 @@ from replay.export import Selection
 from replay.feed import FileFeed
 from replay.pace import Pacer
 from replay.resume import Checkpoint
-from replay.session import to_cluster
+from replay.session import embedded, to_cluster
 from stream_app.broker import EmbeddedBroker, ensure_topics
 from stream_app.cli import main
 from stream_app.settings import Settings
@@ -154,6 +155,17 @@ def test_an_interrupted_cluster_replay_resumes_after_the_last_acknowledged_recor
     assert sorted(ids) == sorted(e["event_id"] for e in two_hours(n_dossiers=10, steps=10))
 
 
+def test_a_record_too_large_for_kafka_is_skipped_and_counted_not_a_crash(tmp_path: Path, broker: EmbeddedBroker):
+    events = two_hours(n_dossiers=1, steps=2)
+    huge = orjson.dumps(events[0] | {"event_id": "huge", "applicant_name": "A" * 1_100_000}).decode()
+    path = write_jsonl(tmp_path / "e.jsonl", [events[0], huge, events[1]])
+    cp = Checkpoint.open(tmp_path, "e", "big", source="s", fingerprint="", resume=False)
+    result = cluster_replay(FileFeed(path), broker.bootstrap, cp)
+    assert result.complete and (result.sent, result.too_large) == (2, 1)
+    assert [orjson.loads(v)["event_id"] for _, _, v in topic_values(broker.bootstrap, "dossier.events", 2)] == [
+        "D0:0", "D0:1"]
+
+
 # ---------------------------------------------------------------- embedded
 @pytest.mark.integration
 def test_resume_after_an_interruption_gives_the_tables_of_an_uninterrupted_replay(
@@ -175,6 +187,25 @@ def test_resume_after_an_interruption_gives_the_tables_of_an_uninterrupted_repla
     assert second.complete and second.resumed
     assert second.sent < total  # continued, did not resend everything
     assert snapshot(tmp_path / "split") == snapshot(replayed)
+
+
+@pytest.mark.integration
+def test_in_process_a_record_too_large_for_kafka_is_a_dead_letter_and_on_the_dlq(tmp_path: Path):
+    events = two_hours(n_dossiers=1, steps=2)
+    huge = orjson.dumps(events[0] | {"event_id": "huge", "applicant_name": "A" * 1_100_000}).decode()
+    path = write_jsonl(tmp_path / "e.jsonl", [events[0], huge, events[1]])
+    settings = store_settings(tmp_path / "store")
+    cp = Checkpoint.open(tmp_path, "e", "big", source="s", fingerprint="", resume=False)
+    with EmbeddedBroker() as b:
+        result = asyncio.run(embedded(settings, FileFeed(path), bootstrap=b.bootstrap, pacer=Pacer(None),
+                                      checkpoint=cp))
+        dlq = topic_values(b.bootstrap, settings.dlq_topic, 1, partitions=settings.partitions)
+    assert result.complete and (result.sent, result.too_large) == (2, 1)
+    assert result.summary.records == 3
+    assert result.stats["applied"] == 2 and result.stats["dead_letter.schema_error"] == 1
+    assert [(len(v), v[:12]) for _, _, v in dlq] == [(64 * 1024, huge.encode()[:12])]
+    rows = snapshot(tmp_path / "store")["dead_letters"]
+    assert [(r[0], r[2]) for r in rows] == [("e.jsonl:2", "schema_error")]
 
 
 def test_a_completed_replay_has_nothing_to_resume(tmp_path: Path, broker: EmbeddedBroker):
