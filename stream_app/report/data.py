@@ -1,10 +1,11 @@
-"""The monthly report's figures, read from the analytics views (sinks/migrations/002).
+"""The monthly report's figures, read from the analytics views (sinks/migrations/002, 004).
 
-`load_month(client, db, month, unit)` runs two parameterised queries: the
-`monthly_report` rows of the month and the month before, and the dossiers that
-matter for the month (finished in it, or open and overdue at its end), from
-which the procedures, the units that held overdue dossiers past their share and
-the list of dossiers still overdue are folded. Province totals are sums of the unit rows with
+`load_month(client, db, month, unit)` runs three parameterised queries: the
+`monthly_report` rows of the month and the month before; the dossiers finished
+in the month, counted by procedure and by the unit that held the overdue ones
+past their share; and the dossiers open and overdue at the end of the month.
+Each lets ClickHouse filter to the month before the heavy work (see
+sinks/migrations/004). Province totals are sums of the unit rows with
 every rate recomputed from the sums (never an average of rates). Nothing here
 formats or translates: see `sections` for the words and `render` for the formats.
 """
@@ -151,35 +152,47 @@ def load_month(client: Any, database: str, month: date, unit: str | None = None)
         total.add(u.now.counts)
         total_before.add(u.before.counts)
 
-    # One pass over the dossiers that matter this month: finished in it, or open and
-    # overdue at its end; procedures, attribution and the list are folded from it.
+    # The dossiers finished in the month, folded in SQL by procedure, overdue or not, and
+    # the unit an overdue one is attributed to: dossier_state alone (the same rows and
+    # columns as dossier_facts, without its breach and restart times, not needed here).
     procedures: dict[str, ProcedureMonth] = {}
     held: dict[str, list[float]] = {}
-    still: list[StillOverdue] = []
-    for r in rows(f"""
-            WITH {_PERIOD_END}
-            SELECT dossier_id, procedure_code, unit, current_unit, received_at, finished_at, classification,
-                   toString(ifNull(overdue_cause, '')) AS overdue_cause,
+    finished = rows(f"""
+            SELECT ifNull(procedure_code, '') AS procedure_code,
+                   classification = 'overdue' AS overdue,
                    toString(ifNull(overdue_unit, '')) AS overdue_unit,
-                   unit_hours[toString(ifNull(overdue_unit, ''))] AS held_hours,
-                   ifNull(toStartOfMonth(finished_at) = {{month:Date}}, 0) AS finished_in_month,
-                   ({_OPEN_AT_END} AND {_OVERDUE_AT_END}) AS overdue_at_end,
+                   count() AS dossiers,
+                   sum(unit_hours[overdue_unit]) AS held_hours
+            FROM {db}.dossier_state FINAL
+            WHERE received_at IS NOT NULL AND toStartOfMonth(finished_at) = {{month:Date}}
+              AND ({{unit:String}} = '' OR toString(ifNull(receiving_unit, '')) = {{unit:String}})
+            GROUP BY procedure_code, overdue, overdue_unit""")
+    # The dossiers open and overdue at the end of the month, each with the due date it had
+    # then. Being open at the end is a condition on dossier_state alone, so it is applied
+    # before the breach and restart times are joined in.
+    overdue = rows(f"""
+            WITH {_PERIOD_END}
+            SELECT dossier_id, procedure_code, unit, current_unit, received_at, finished_at,
+                   toString(ifNull(overdue_cause, '')) AS overdue_cause,
                    arrayElement(arrayFilter((d, b) -> b < period_end, breach_due_at, breach_times), -1) AS due_then
             FROM {db}.dossier_facts
-            WHERE {_UNIT} AND (finished_in_month OR overdue_at_end)
-            ORDER BY due_then, dossier_id"""):
-        p = procedures.setdefault(r["procedure_code"], ProcedureMonth(r["procedure_code"], 0, 0, 0))
-        if r["finished_in_month"]:
-            p.finished += 1
-            if r["classification"] == "overdue":
-                p.finished_overdue += 1
-                h = held.setdefault(r["overdue_unit"], [0, 0.0])
-                h[0] += 1
-                h[1] += r["held_hours"]
-        if r["overdue_at_end"]:
-            p.open_overdue += 1
-            still.append(StillOverdue(r["dossier_id"], r["procedure_code"], r["unit"], r["current_unit"],
-                                      r["received_at"], r["due_then"], r["finished_at"], r["overdue_cause"] or None))
+            WHERE {_UNIT} AND {_OPEN_AT_END} AND {_OVERDUE_AT_END}
+            ORDER BY due_then, dossier_id""")
+    for code in sorted({r["procedure_code"] for r in finished} | {r["procedure_code"] for r in overdue}):
+        procedures[code] = ProcedureMonth(code, 0, 0, 0)
+    for r in finished:
+        p = procedures[r["procedure_code"]]
+        p.finished += int(r["dossiers"])
+        if r["overdue"]:
+            p.finished_overdue += int(r["dossiers"])
+            h = held.setdefault(r["overdue_unit"], [0, 0.0])
+            h[0] += int(r["dossiers"])
+            h[1] += r["held_hours"]
+    still: list[StillOverdue] = []
+    for r in overdue:
+        procedures[r["procedure_code"]].open_overdue += 1
+        still.append(StillOverdue(r["dossier_id"], r["procedure_code"], r["unit"], r["current_unit"],
+                                  r["received_at"], r["due_then"], r["finished_at"], r["overdue_cause"] or None))
     held_rows = sorted(((u, int(n), round(hours, 1)) for u, (n, hours) in held.items()),
                        key=lambda h: (-h[1], -h[2], h[0]))
     mark = client.query(f"SELECT max(watermark) FROM {db}.stream_progress FINAL").result_rows
