@@ -86,9 +86,9 @@ class Pipeline:
             self.processed += len(records)
         self.batch_done.set()
 
-    async def advance(self, watermark: datetime) -> None:
+    async def advance(self, watermark: datetime, partitions: list[int] | None = None) -> None:
         async with self._lock:
-            out = await self.call(self.processor.advance, watermark)
+            out = await self.call(self.processor.advance, watermark, partitions)
             await self._commit(out)
 
     async def finish(self, as_of: datetime) -> None:

@@ -207,8 +207,9 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
         while not stop.is_set():
             await _first_of(stop.wait(), batch_done.wait(), timeout=settings.tick_s)
             batch_done.clear()
-            if await caught_up(stack):
-                await stack.pipeline.advance(now())
+            current = await caught_up(stack)
+            if current:
+                await stack.pipeline.advance(now(), current)
 
     try:
         await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)
@@ -231,33 +232,37 @@ async def _first_of(*waits: Any, timeout: float) -> None:
             t.cancel()
 
 
-async def caught_up(stack: Stack) -> bool:
-    """True when every assigned events partition is processed up to its fetch highwater.
+async def caught_up(stack: Stack) -> list[int]:
+    """The assigned events partitions processed up to their fetch highwater.
 
     The highwater comes with every fetch response (on the embedded broker too:
     only ListOffsets under-reports there, PLATFORM.md), and a partition is not
     fetched again while fetched records wait, so "processed up to the
-    highwater, and everything fetched processed" means nothing older is
-    waiting: records produced after that fetch are live input. A partition the
-    pipeline has processed nothing from in this process counts from the
-    group's committed offset (where reading started), never from the
-    consumer's position, which moves as soon as records are fetched.
+    highwater, and everything fetched processed" means nothing older waits in
+    that partition: records produced after that fetch are live input. A
+    dossier's events all live in one partition, so each partition follows the
+    wall clock on its own as soon as it is caught up, whatever the others do.
+    A partition the pipeline has processed nothing from in this process counts
+    from the group's committed offset (where reading started), never from the
+    consumer's position, which moves as soon as records are fetched. All of it
+    is read without a call into the consumer's thread.
     """
     consumer: Any = stack.app.consumer
     if getattr(consumer, "in_delivery", False):
-        return False
-    assignment = [tp for tp in consumer.assignment() if tp.topic == stack.settings.events_topic]
-    if not assignment:
-        return False
+        return []
     committed = getattr(consumer, "_committed_offset", {})
-    for tp in assignment:
+    current = []
+    for tp in consumer.assignment():
+        if tp.topic != stack.settings.events_topic:
+            continue
         high = consumer.highwater(tp)
         if high is None:
-            return False
+            continue
         done = stack.pipeline.positions.get(tp.partition)
         if done is None:
             done = committed.get(tp) or 0
-        fetched = await consumer.position(tp) or 0
-        if done < max(high, fetched):
-            return False
-    return True
+        read = consumer._read_offset.get(tp)  # the last offset handed to the agent
+        fetched = read + 1 if read is not None else 0
+        if done >= max(high, fetched):
+            current.append(tp.partition)
+    return sorted(current)
