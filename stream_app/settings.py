@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     )
 
     # --- the worker -------------------------------------------------------
-    batch_size: int = Field(default=2000, ge=1, description="most records per fetch, hence per processing batch")
+    batch_size: int = Field(default=10000, ge=1, description="most records per fetch, hence per processing batch")
     session_timeout_s: float = Field(default=6.0, description="consumer group session timeout")
     heartbeat_interval_s: float = Field(default=2.0)
     web_enabled: bool = Field(default=False, description="serve the live page (worker)")
