@@ -168,7 +168,8 @@ class Processor:
     def _accept(self, rec: Record, ev: DossierEvent) -> None:
         part = self.parts.setdefault(rec.partition, _Partition())
         # At the watermark itself the window has closed: timers up to it have fired.
-        late = any(m is not None and ev.occurred_at <= m for m in (part.watermark, self.resumed_watermark))
+        at, resumed = ev.occurred_at, self.resumed_watermark
+        late = (part.watermark is not None and at <= part.watermark) or (resumed is not None and at <= resumed)
         if part.stream_time is None or ev.occurred_at > part.stream_time:
             part.stream_time = ev.occurred_at
             mark = ev.occurred_at - self.lateness

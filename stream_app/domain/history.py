@@ -60,10 +60,15 @@ class DossierHistory:
     # ------------------------------------------------------------------ input
     def add(self, ev: DossierEvent, rules: Rules) -> str | None:
         """Add one event: None when applied, else `duplicate` or a dead-letter code."""
-        if any(e.event_id == ev.event_id for e in (*self.events, *self.pending)):
-            return DUPLICATE
+        event_id, key = ev.event_id, ev.sort_key
+        for e in self.events:
+            if e.event_id == event_id:
+                return DUPLICATE
+        for e in self.pending:
+            if e.event_id == event_id:
+                return DUPLICATE
         # After everything held, the newcomer cannot change how the others fold.
-        if all(ev.sort_key > e.sort_key for e in (*self.events[-1:], *self.pending[-1:])):
+        if (not self.events or key > self.events[-1].sort_key) and (not self.pending or key > self.pending[-1].sort_key):
             err = self._step(ev, rules)
             (self.events if err is None else self.pending).append(ev)
             return err
