@@ -274,7 +274,11 @@ async def embedded(
             target[md.partition] = max(target.get(md.partition, -1), md.offset)
             if sources.get((md.partition, md.offset)) != s.label:  # never expected on a fresh topic
                 log.warning("replay.offset_moved", label=s.label, partition=md.partition, offset=md.offset)
+        last_checkpoint = time.monotonic()
         while not stop.is_set() and any(stack.pipeline.positions.get(p, 0) <= off for p, off in target.items()):
+            if time.monotonic() - last_checkpoint >= CHECKPOINT_EVERY_S:  # the tail can take a while
+                await take_checkpoint()
+                last_checkpoint = time.monotonic()
             if on_progress is not None:
                 on_progress("process", stack.pipeline.processed, result.total, None)
             await asyncio.sleep(0.1)
