@@ -52,7 +52,8 @@ def _processor(loader: Any = None, watermark: datetime | None = None) -> Any:
     settings = Settings()
     rules = load_rules(settings)
     return Processor(rules, Directory.load(rules.catalog), partitions=settings.partitions,
-                     lateness=settings.allowed_lateness, now=utc_now, loader=loader, watermark=watermark)
+                     lateness=settings.allowed_lateness, now=utc_now, loader=loader, watermark=watermark,
+                     hot_limit=settings.hot_dossiers)
 
 
 def open_dossier_batches(k: int, partition_of: Any, first: int = 0) -> Iterator[list[Any]]:
@@ -85,7 +86,7 @@ def measure_open_dossier_memory(k: int, *, trace: bool = False, store: str | Non
     # are paid once per process, not per dossier.
     for batch in open_dossier_batches(BATCH, processor.partition_of):
         processor.process(batch)
-    warm = len(processor.histories)
+    warm = len(processor.dossier_ids())
     before = settled_rss()
     if trace:
         tracemalloc.start()
@@ -95,7 +96,7 @@ def measure_open_dossier_memory(k: int, *, trace: bool = False, store: str | Non
         processor.process(batch)  # the outbox is dropped, as the worker drops it after the flush
     feed_s = time.perf_counter() - t0
     del batch  # the last batch's records are the input's, not the processor's
-    result: dict[str, Any] = {"dossiers": len(processor.histories) - warm, "feed_s": round(feed_s, 3),
+    result: dict[str, Any] = {"dossiers": len(processor.dossier_ids()) - warm, "live": len(processor.histories), "feed_s": round(feed_s, 3),
                               "feed_events_per_s": round(k / feed_s) if feed_s else 0}
     if trace:
         gc.collect()
@@ -130,7 +131,6 @@ def _short(filename: str) -> str:
 
 def write_store(processor: Any, store: Path, dossiers: int) -> dict[str, int]:
     """The sink's rows for the first `dossiers` dossiers held by `processor`, into a fresh chDB store."""
-    from itertools import islice
 
     from sinks.clickhouse import ClickHouseSink, connect, migrate
     from stream_app.rows import TABLE_COLUMNS, event_row, state_row
@@ -143,7 +143,7 @@ def write_store(processor: Any, store: Path, dossiers: int) -> dict[str, int]:
         sink = ClickHouseSink(client, settings.database, TABLE_COLUMNS)
         now = processor.now()
         written = {"events": 0, "dossier_state": 0}
-        histories = list(islice(processor.histories.values(), dossiers))
+        histories = [processor.history(d) for d in sorted(processor.dossier_ids())[:dossiers]]
         for lo in range(0, len(histories), 50_000):
             chunk = histories[lo:lo + 50_000]
             events = [event_row(ev, now) for h in chunk for ev in h.events]
@@ -181,7 +181,7 @@ def measure_restore(store: str) -> dict[str, Any]:
         t3 = time.perf_counter()
         del loaded
         after = settled_rss()
-        n = len(processor.histories)
+        n = len(processor.dossier_ids())
         return {
             "dossiers": n, "total_s": round(t3 - t0, 3), "active_ids_s": round(t1 - t0, 3),
             "load_s": round(t2 - t1, 3), "rebuild_s": round(t3 - t2, 3),

@@ -30,6 +30,7 @@ from kafka.partitioner.default import murmur2
 
 from schemas.parse import DeadLetter, parse_event
 
+from .cold import ColdHistories
 from .domain.alerts import AlertSpec
 from .domain.directory import Directory
 from .domain.dossier import Rules
@@ -93,6 +94,7 @@ class Processor:
         now: Callable[[], datetime],
         loader: Loader | None = None,
         watermark: datetime | None = None,
+        hot_limit: int | None = None,
     ) -> None:
         self.rules = rules
         self.directory = directory
@@ -100,7 +102,11 @@ class Processor:
         self.lateness = lateness
         self.now = now
         self.loader = loader
+        # Dossiers as live objects, least recently used first; beyond `hot_limit` the
+        # oldest rest in `cold` as their events (see stream_app.cold).
         self.histories: dict[str, DossierHistory] = {}
+        self.hot_limit = hot_limit
+        self.cold = ColdHistories()
         # Events not (yet) possible at their place, waiting out the lateness window.
         self.waiting: dict[str, list[tuple[DossierEvent, DeadLetter]]] = {}
         # The watermark a previous run reached (timers before it have fired). Only a
@@ -159,7 +165,7 @@ class Processor:
     def _load_missing(self, ids: list[str]) -> None:
         if self.loader is None:
             return
-        missing = sorted({i for i in ids if i not in self.histories})
+        missing = sorted({i for i in ids if i not in self.histories and i not in self.cold})
         if missing:
             found = self.loader.load(missing)
             if found:
@@ -175,7 +181,7 @@ class Processor:
             mark = ev.occurred_at - self.lateness
             if part.watermark is None or mark > part.watermark:
                 part.watermark = mark
-        h = self.histories.get(ev.dossier_id)
+        h = self._hot(ev.dossier_id)
         if h is None:
             h = self.histories[ev.dossier_id] = DossierHistory(ev.dossier_id)
         err = h.add(ev, self.rules)
@@ -219,7 +225,7 @@ class Processor:
         keep = [w for w in held if w[0].occurred_at > mark]
         if keep:
             self.waiting[dossier_id] = keep
-        h = self.histories.get(dossier_id)
+        h = self._hot(dossier_id)
         if h is not None:
             h.drop_pending({ev.event_id for ev, _ in expired})
             if not h.events and not h.pending:
@@ -261,7 +267,7 @@ class Processor:
             _, _, dossier_id = heapq.heappop(timers)
             if dossier_id in self.waiting:
                 self._expire_waiting(dossier_id, mark)
-            h = self.histories.get(dossier_id)
+            h = self._hot(dossier_id)
             if h is None:
                 continue
             for spec in h.due_alerts(mark):
@@ -308,7 +314,43 @@ class Processor:
             for d in sorted(out.changed)
             if (h := self.histories.get(d)) is not None and h.state.received_at is not None
         ]
+        self._cool()
         return out
+
+    # ----------------------------------------------------------- hot and cold
+    def _hot(self, dossier_id: str) -> DossierHistory | None:
+        """The dossier as a live object (thawed if it was at rest), now the most recently used."""
+        h = self.histories.pop(dossier_id, None)
+        if h is None:
+            h = self.cold.thaw(dossier_id, self.rules)
+            if h is None:
+                return None
+        self.histories[dossier_id] = h
+        return h
+
+    def _cool(self) -> None:
+        """Put the least recently used dossiers beyond `hot_limit` at rest (never one
+        holding events back: those are rare and short-lived)."""
+        if self.hot_limit is None or len(self.histories) <= self.hot_limit:
+            return
+        excess = len(self.histories) - self.hot_limit
+        resting = []
+        for dossier_id, h in self.histories.items():
+            if len(resting) == excess:
+                break
+            if not h.pending and dossier_id not in self.waiting:
+                resting.append(dossier_id)
+        for dossier_id in resting:
+            self.cold.freeze(self.histories.pop(dossier_id))
+
+    def dossier_ids(self) -> set[str]:
+        """Every dossier held, live or at rest."""
+        return self.histories.keys() | self.cold.keys()
+
+    def history(self, dossier_id: str) -> DossierHistory | None:
+        """A held dossier (a copy rebuilt from its events if it is at rest; it stays at rest)."""
+        h = self.histories.get(dossier_id)
+        return h if h is not None else self.cold.peek(dossier_id, self.rules)
 
     def low_watermark(self) -> datetime | None:
         """The oldest partition watermark — every timer before it has fired — or None

@@ -167,7 +167,7 @@ def _fill(client: Any, db: str, new: str, settings: Settings, result: RebuildRes
           now: Callable[[], datetime], on_progress: Callable[[int, int], None] | None) -> None:
     rules = load_rules(settings)
     processor = Processor(rules, Directory.load(rules.catalog), partitions=settings.partitions,
-                          lateness=settings.allowed_lateness, now=now)
+                          lateness=settings.allowed_lateness, now=now, hot_limit=settings.hot_dossiers)
     states: dict[str, list[Any]] = {}
     alerts: dict[str, list[Any]] = {}
     t0 = time.perf_counter()

@@ -103,7 +103,7 @@ class Stack:
         t0 = time.perf_counter()
         self.processor = Processor(
             self.rules, self.directory, partitions=settings.partitions, lateness=settings.allowed_lateness,
-            now=now, loader=reader, watermark=reader.watermark(),
+            now=now, loader=reader, watermark=reader.watermark(), hot_limit=settings.hot_dossiers,
         )
         self.processor.restore(reader.load(reader.active_ids()))
         log.info("state.restored", dossiers=self.processor.stats["restored"],

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
 
     # --- the worker -------------------------------------------------------
     batch_size: int = Field(default=10000, ge=1, description="most records per fetch, hence per processing batch")
+    hot_dossiers: int = Field(
+        default=20_000, ge=1,
+        description="dossiers kept as live objects; the least recently used others rest compactly as their "
+                    "events (~0.3 KB instead of ~2.3 KB) and are rebuilt on their next event or timer",
+    )
     session_timeout_s: float = Field(default=6.0, description="consumer group session timeout")
     heartbeat_interval_s: float = Field(default=2.0)
     web_enabled: bool = Field(default=False, description="serve the live page (worker)")

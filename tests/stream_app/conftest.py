@@ -53,11 +53,12 @@ class Clock:
 class Driver:
     """One processor plus the record maker and everything read from it so far."""
 
-    def __init__(self, *, clock: Clock | None = None, watermark: datetime | None = None) -> None:
+    def __init__(self, *, clock: Clock | None = None, watermark: datetime | None = None,
+                 hot_limit: int | None = None) -> None:
         self.clock = clock or Clock()
         self.processor = Processor(
             rules=RULES, directory=DIRECTORY, partitions=PARTITIONS, lateness=LATENESS,
-            now=self.clock, loader=None, watermark=watermark,
+            now=self.clock, loader=None, watermark=watermark, hot_limit=hot_limit,
         )
         self.line = 0
         self.offsets: dict[int, int] = {}

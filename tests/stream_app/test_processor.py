@@ -36,6 +36,7 @@ from stream_app.rows import ALERT_COLUMNS, EVENT_COLUMNS, STATE_COLUMNS
 from tests.stream_app.conftest import LATENESS, RULES, WALL_START, Clock, Driver
 
 DOSSIER = "000.22.31.H53-240304-0007"
+OTHER = "000.22.31.H53-240304-0008"
 DESK = "000.22.31.H53"  # Văn phòng Đăng ký đất đai tỉnh Tây Ninh
 BRANCH = "001.22.31.H53"  # its branch in Tây Ninh city
 TRANSFER = "1.012711"  # 8 working days, tax-interlinked
@@ -593,6 +594,32 @@ def test_any_batching_gives_the_same_final_state_and_alerts(make_driver, events,
 
     assert batched == one_by_one
     assert one_by_one[2] == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=province(), size=st.integers(1, 5), extra=st.sampled_from([0, 3, 30]))
+def test_dossiers_put_at_rest_and_rebuilt_give_exactly_what_live_ones_give(make_driver, events, size, extra):
+    """Keeping one dossier live (every other at rest, rebuilt on its next event or
+    timer) changes nothing a user sees: rows, alerts in their order, dead letters."""
+    as_of = as_of_for(events, extra)
+    batches = [events[i:i + size] for i in range(0, len(events), size)]
+    live, resting = make_driver(), make_driver(hot_limit=1)
+
+    assert final(resting, batches, as_of) == final(live, batches, as_of)
+    assert [pick(a, "alert_id", "retracted", "version") for a in resting.alerts()] == [
+        pick(a, "alert_id", "retracted", "version") for a in live.alerts()]
+    assert len(resting.processor.histories) <= 1 + len(resting.processor.waiting)
+    assert resting.processor.dossier_ids() == live.processor.dossier_ids()
+
+
+def test_a_dossier_at_rest_wakes_for_its_timer(make_driver):
+    d = make_driver(hot_limit=1)
+    d.push(received("2024-03-04 09:00"))
+    d.push(received("2024-03-04 10:00", dossier=OTHER))  # puts DOSSIER at rest
+
+    assert DOSSIER in d.processor.cold and DOSSIER not in d.processor.histories
+    d.advance(t("2024-03-12 00:00"))
+    assert {(a["dossier_id"], a["kind"]) for a in d.alerts()} >= {(DOSSIER, "sla_warning"), (DOSSIER, "sla_breach")}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
