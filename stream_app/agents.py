@@ -28,10 +28,13 @@ def register(app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw",
            "partitions": settings.partitions}
     events = app.topic(settings.events_topic, **raw)
-    out_topics = {name: app.topic(name, **raw) for name in (settings.alerts_topic, settings.dlq_topic)}
+    for name in (settings.alerts_topic, settings.dlq_topic):
+        app.topic(name, **raw)  # declared with the app, so it is created like the others
 
     async def send(topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None) -> Any:
-        return await out_topics[topic].send(key=key, value=value, headers=headers)
+        # Straight to the app's producer: a Faust Topic.send builds a FutureMessage and
+        # goes through the channel machinery per message (~6 % of a replay's time).
+        return await app.producer.send(topic, key, value, None, None, headers)
 
     pipeline.send = send
 

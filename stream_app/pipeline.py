@@ -72,6 +72,9 @@ class Pipeline:
         self.outbox = WebhookOutbox(sink.client, sink.db) if webhooks is not None else None
         self._started = False
         self._lock = asyncio.Lock()
+        # The partitions this worker owns (set by a live worker sharing them with others):
+        # the watermark it persists is theirs. None: all of them (a replay).
+        self.partitions: Callable[[], list[int]] | None = None
         self.batch_done = asyncio.Event()  # set after every handled batch (the live worker waits on it)
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -121,7 +124,7 @@ class Pipeline:
         sink.add("dead_letters", out.dead_letters)
         sink.add("dossier_state", out.state_rows)
         sink.add("alerts", out.alerts)
-        mark = self.processor.low_watermark()
+        mark = self.processor.low_watermark(self.partitions() if self.partitions is not None else None)
         if mark is not None and (force_progress or self._saved_watermark is None or mark > self._saved_watermark):
             sink.add("stream_progress", [["watermark", mark, self.processor.now()]])
         if sink.pending or deliveries:

@@ -352,12 +352,12 @@ class Processor:
         h = self.histories.get(dossier_id)
         return h if h is not None else self.cold.peek(dossier_id, self.rules)
 
-    def low_watermark(self) -> datetime | None:
-        """The oldest partition watermark — every timer before it has fired — or None
-        until every partition has one: the oldest of the others is no bound on a
-        partition that has delivered nothing yet (persisted, it would make a restarted
-        worker fire that partition's timers before replaying its events)."""
-        marks = [p.watermark for p in self.parts.values()]
+    def low_watermark(self, partitions: Iterable[int] | None = None) -> datetime | None:
+        """The oldest watermark of the partitions (all, or the ones this worker owns) —
+        every timer before it has fired — or None until each of them has one: the
+        oldest of the others is no bound on a partition that has delivered nothing yet."""
+        chosen = self.parts if partitions is None else partitions
+        marks = [self.parts[p].watermark if p in self.parts else None for p in chosen]
         if not marks or any(m is None for m in marks):
             return None
         return min(marks)

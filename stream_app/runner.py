@@ -196,6 +196,7 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
     """The live worker: consume forever; timers follow the wall clock once caught up."""
     stack = Stack(settings, bootstrap, now=now)
     stack.pipeline.on_alert = _log_alert
+    stack.pipeline.partitions = lambda: _owned(stack)
     await stack.start()
     log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
 
@@ -221,6 +222,10 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
 def _log_alert(alert: dict[str, Any]) -> None:
     log.info("alert.emitted", alert_id=alert["alert_id"], kind=alert["kind"], dossier_id=alert["dossier_id"],
              fires_at=alert["fires_at"], retracted=alert["retracted"])
+
+
+def _owned(stack: Stack) -> list[int]:
+    return sorted(tp.partition for tp in stack.app.consumer.assignment() if tp.topic == stack.settings.events_topic)
 
 
 async def _first_of(*waits: Any, timeout: float) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sinks.clickhouse import connect
 from stream_app.runner import Summary, kafka_bootstrap, run_file
@@ -112,3 +113,17 @@ D1_FREE = [
     _e("c6", "obligation_paid", "2024-01-31T09:00:00+07:00", channel="online"),
     _e("c7", "concluded", "2024-02-05T09:00:00+07:00", outcome="approved"),
 ]
+
+
+async def committed_at_least(bootstrap: str, s: Settings, n: int, *, timeout_s: float) -> None:
+    """Wait until the worker's group has committed n events in all (not joining the group)."""
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=s.app_id, enable_auto_commit=False)
+    await c.start()
+    try:
+        tps = [TopicPartition(s.events_topic, p) for p in range(s.partitions)]
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while sum([await c.committed(tp) or 0 for tp in tps]) < n:
+            assert asyncio.get_running_loop().time() < deadline, "the worker did not consume its backlog"
+            await asyncio.sleep(0.2)
+    finally:
+        await c.stop()

@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from stream_app.broker import EmbeddedBroker, ensure_topics
 from stream_app.runner import run_worker
 
-from .helpers import settings_for
+from .helpers import committed_at_least, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,20 +47,6 @@ def produce(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> Non
         p.send(topic, key=key.encode(), value=value)
     p.flush()
     p.close()
-
-
-async def committed_at_least(bootstrap: str, s, n: int, *, timeout_s: float) -> None:
-    """Wait until the worker's group has committed n events in all (not joining the group)."""
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=s.app_id, enable_auto_commit=False)
-    await c.start()
-    try:
-        tps = [TopicPartition(s.events_topic, p) for p in range(s.partitions)]
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while sum([await c.committed(tp) or 0 for tp in tps]) < n:
-            assert asyncio.get_running_loop().time() < deadline, "the worker did not consume its backlog"
-            await asyncio.sleep(0.2)
-    finally:
-        await c.stop()
 
 
 async def alerts_on_topic(bootstrap: str, topic: str, partitions: int) -> list[dict]:

@@ -1,0 +1,143 @@
+"""Scale out (issue 6): two workers sharing the partitions give the tables and alerts of one.
+
+A replay of a synthetic province through `run` (one worker) against the same file
+produced once and consumed by two live workers in one consumer group, each holding
+half of the partitions, their clocks pinned at the replay's `--as-of`. Both workers
+run in this process: chDB opens one store per process, so on the embedded engine they
+share it through one path; in production each worker is its own process against the
+ClickHouse server. The dead letters name their source differently (`file:line` for a
+replay, `topic/partition/offset` for a worker), so they are compared without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaProducer
+
+from replay.generate import generate
+from schemas.parse import DeadLetter, parse_line
+from stream_app import runner
+from stream_app.broker import EmbeddedBroker, ensure_topics
+from stream_app.runner import run_worker
+
+from .helpers import committed_at_least, run, settings_for, snapshot
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_two_workers_sharing_the_partitions_give_the_tables_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "province.jsonl"
+    generate(path, months=2, seed=5, dossiers_per_month=120)
+    lines = path.read_bytes().splitlines()
+    times = [t for t in map(_occurred, lines) if t is not None]
+    as_of = max(times) + timedelta(days=2)
+
+    run(path, tmp_path / "one", as_of=as_of)
+    one = snapshot(tmp_path / "one")
+
+    stacks: list[runner.Stack] = []
+
+    class Recorded(runner.Stack):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            stacks.append(self)
+
+    monkeypatch.setattr(runner, "Stack", Recorded)
+    with EmbeddedBroker() as broker:
+        s = settings_for(tmp_path / "two")
+        ensure_topics(broker.bootstrap, s)
+        # The wall clock stands before the province's first event while it streams in
+        # (as it would live), then jumps to the replay's --as-of.
+        workers = [_Worker(s, broker.bootstrap, min(times) - timedelta(days=1)) for _ in range(2)]
+        for w in workers:
+            w.start()
+        _until(lambda: len(stacks) == 2 and all(_assigned(st) for st in stacks)
+               and set.union(*map(_assigned, stacks)) == set(range(s.partitions))
+               and not set.intersection(*map(_assigned, stacks)))
+        _produce(broker.bootstrap, s.events_topic, lines)
+        asyncio.run(committed_at_least(broker.bootstrap, s, len(lines), timeout_s=120))
+        for w in workers:
+            w.now = as_of
+        _until(lambda: all(st.processor.low_watermark(_assigned(st)) == as_of for st in stacks))
+        assert all(st.pipeline.processed > 0 for st in stacks)  # both did a share of the work
+        for w in workers:
+            w.stop()
+    two = snapshot(tmp_path / "two")
+
+    for table in ("events", "dossier_state", "alerts"):
+        assert two[table] == one[table], (table, _first_difference(one[table], two[table]))
+    assert _without_source(two["dead_letters"]) == _without_source(one["dead_letters"])
+    assert one["alerts"] and one["dead_letters"]
+
+
+def _first_difference(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> Any:
+    for x, y in zip(a, b):
+        if x != y:
+            return [(i, u, v) for i, (u, v) in enumerate(zip(x, y)) if u != v], x[0]
+    return len(a), len(b)
+
+
+def _occurred(line: bytes) -> datetime | None:
+    event = parse_line(line, source="")
+    return None if isinstance(event, DeadLetter) else event.occurred_at
+
+
+def _without_source(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted((r[1:] for r in rows), key=repr)  # (source, raw, error_code, error_detail) without received_at
+
+
+def _produce(bootstrap: str, topic: str, lines: list[bytes]) -> None:
+    p = KafkaProducer(bootstrap_servers=bootstrap)
+    for line in lines:
+        try:
+            key = orjson.loads(line)["dossier_id"].encode()
+        except Exception:
+            key = None
+        p.send(topic, key=key, value=line)
+    p.flush()
+    p.close()
+
+
+def _assigned(stack: runner.Stack) -> set[int]:
+    return {tp.partition for tp in stack.app.consumer.assignment() if tp.topic == stack.settings.events_topic}
+
+
+def _until(predicate: Any, timeout: float = 90.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
+
+
+class _Worker:
+    """`run_worker` in a thread with its own event loop, on a clock the test sets."""
+
+    def __init__(self, settings: Any, bootstrap: str, now: datetime) -> None:
+        self.settings, self.bootstrap, self.now = settings, bootstrap, now
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._main, daemon=True)
+
+    def _main(self) -> None:
+        async def go() -> None:
+            self.loop, self.stopping = asyncio.get_running_loop(), asyncio.Event()
+            await run_worker(self.settings, bootstrap=self.bootstrap, stop=self.stopping, now=lambda: self.now)
+
+        asyncio.run(go())
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.loop is not None and self.stopping is not None:
+            self.loop.call_soon_threadsafe(self.stopping.set)
+        self.thread.join(timeout=60)
