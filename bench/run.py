@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import baselines, e2e, live, scale
+from . import baselines, e2e, live, scale, scale_out
 from .page import failures, number, print_summary, render, targets_table, write_doc
 from .proc import isolated
 
@@ -138,6 +138,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                  profile=_profile(args, "e2e.txt"))
             results["throughput"] = {"ceiling": ceiling, "peer": peer, "end_to_end": end_to_end,
                                      "ratios": ratios(ceiling, peer, end_to_end)}
+            results["scale_out"] = attempt("scale out: the backlog by one worker, then by two sharing the partitions",
+                                           scale_out.measure_scale_out, bootstrap, str(events_file),
+                                           str(work / "scale-out"), partitions=partitions)
             results["live"] = attempt("live: event → alert and timer → alert on the wall clock", live.measure_live,
                                       bootstrap, str(work / "live"), events=args.live_events,
                                       spread_s=args.live_spread, tax_limit_days=args.live_tax_limit,
