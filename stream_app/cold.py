@@ -12,10 +12,18 @@ thaws one on its next event or timer. Pickles never leave the process.
 from __future__ import annotations
 
 import pickle
-from typing import KeysView
+from dataclasses import fields
+from datetime import datetime, timedelta, timezone
+from typing import Any, KeysView
 
+from .domain.alerts import AlertSpec
 from .domain.dossier import Rules
-from .domain.history import DossierHistory
+from .domain.events import DossierEvent
+from .domain.history import DossierHistory, FiredAlert
+
+
+_FIELDS = tuple(f.name for f in fields(DossierEvent))
+_SPEC_FIELDS = tuple(f.name for f in fields(AlertSpec))
 
 
 class ColdHistories:
@@ -35,7 +43,12 @@ class ColdHistories:
     def freeze(self, h: DossierHistory) -> None:
         if h.pending:
             raise ValueError(f"{h.dossier_id}: a dossier holding events back stays live")
-        self._blobs[h.dossier_id] = pickle.dumps((h.events, h.fired), protocol=pickle.HIGHEST_PROTOCOL)
+        # Events as plain tuples: pickling slotted dataclasses goes through copyreg per object.
+        events = [tuple(_pack(getattr(e, f)) for f in _FIELDS) for e in h.events]
+        fired = [(f.kind, _pack(f.fires_at), _pack(f.emitted_at), f.retracted,
+                  None if f.spec is None else tuple(_pack(getattr(f.spec, n)) for n in _SPEC_FIELDS))
+                 for f in h.fired.values()]
+        self._blobs[h.dossier_id] = pickle.dumps((events, list(h.fired), fired), protocol=pickle.HIGHEST_PROTOCOL)
 
     def thaw(self, dossier_id: str, rules: Rules) -> DossierHistory | None:
         """Take the dossier out (None if it is not here)."""
@@ -52,7 +65,35 @@ class ColdHistories:
 
 
 def _rebuild(dossier_id: str, blob: bytes, rules: Rules) -> DossierHistory:
-    events, fired = pickle.loads(blob)  # noqa: S301 - written by freeze() in this process
-    h = DossierHistory.from_events(dossier_id, events, rules)
-    h.fired = fired
+    rows, ids, fired = pickle.loads(blob)  # noqa: S301 - written by freeze() in this process
+    h = DossierHistory.from_events(dossier_id, [DossierEvent(*map(_unpack, row)) for row in rows], rules)
+    h.fired = {alert_id: FiredAlert(kind, _unpack(fires_at), _unpack(emitted_at), retracted,
+                                    None if spec is None else AlertSpec(*map(_unpack, spec)))
+               for alert_id, (kind, fires_at, emitted_at, retracted, spec) in zip(ids, fired)}
     return h
+
+
+# Aware datetimes pickle slowly (their tzinfo is reduced each time): (epoch microseconds,
+# UTC offset in minutes) instead, which gives back the same instant and offset.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ZONES: dict[int, timezone] = {}
+
+
+def _pack(v: Any) -> Any:
+    if type(v) is not datetime:
+        return v
+    offset = v.utcoffset()
+    return ((v - _EPOCH) // _US, int(offset.total_seconds()) // 60 if offset is not None else 0)
+
+
+def _unpack(v: Any) -> Any:
+    if type(v) is not tuple:
+        return v
+    us, minutes = v
+    zone = _ZONES.get(minutes)
+    if zone is None:
+        zone = _ZONES[minutes] = timezone(timedelta(minutes=minutes))
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(zone)
+
+
+_US = timedelta(microseconds=1)

@@ -92,8 +92,10 @@ class DossierState:
 
     @property
     def first_result_at(self) -> datetime | None:
-        times = [t for t in (self.result_attached_at, self.result_returned_at) if t]
-        return min(times) if times else None
+        a, b = self.result_attached_at, self.result_returned_at
+        if a is None or b is None:
+            return a if b is None else b
+        return min(a, b)
 
     def remaining_at(self, t: datetime, cal: WorkingCalendar) -> timedelta | None:
         """Working time left on the land clock at `t` (negative when overdue)."""
