@@ -197,22 +197,24 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _or_exit(command: str, job: Any) -> Any:
-    """Await a job; if it lost its broker, log that and exit 2 at once.
+    """Await a job; if it lost its broker (exit 2) or a batch failed (exit 1), log that
+    and exit at once.
 
-    Faust cannot stop cleanly once its broker is gone (its consumer thread and its
-    stop task never finish), so `asyncio.run`'s clean-up, and then the interpreter's
-    wait for threads, would hang. Safe: the runner has already closed ClickHouse,
-    and nothing that is not in ClickHouse was acknowledged.
+    Faust cannot stop cleanly once its broker is gone or its agent has crashed (its
+    consumer thread and its stop task never finish), so `asyncio.run`'s clean-up, and
+    then the interpreter's wait for threads, would hang. Safe: the runner has already
+    closed ClickHouse, and nothing that is not in ClickHouse was acknowledged.
     """
     from .broker import BrokerUnavailable
+    from .pipeline import ProcessingFailed
 
     try:
         return await job
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, ProcessingFailed) as exc:
         log.error("command.failed", command=command, error=type(exc).__name__, detail=str(exc))
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(2)
+        os._exit(2 if isinstance(exc, BrokerUnavailable) else 1)
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:

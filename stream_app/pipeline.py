@@ -45,6 +45,10 @@ DELIVERY_CHUNK = 64
 Send = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]] | None], Awaitable[Any]]
 
 
+class ProcessingFailed(RuntimeError):
+    """A batch could not be processed; nothing of it was acknowledged."""
+
+
 class Pipeline:
     def __init__(
         self,
@@ -75,18 +79,31 @@ class Pipeline:
         # The partitions this worker owns (set by a live worker sharing them with others):
         # the watermark it persists is theirs. None: all of them (a replay).
         self.partitions: Callable[[], list[int]] | None = None
-        self.batch_done = asyncio.Event()  # set after every handled batch (the live worker waits on it)
+        self.batch_done = asyncio.Event()
+        # A batch that raised (never acknowledged): the job stops with its error instead of
+        # Faust restarting the agent on the next records (see runner.unless_broken).
+        self.failure: BaseException | None = None
+        self.broken = asyncio.Event()  # set after every handled batch (the live worker waits on it)
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def handle(self, records: list[Record]) -> None:
-        async with self._lock:
-            out = await self.call(self.processor.process, records)
-            await self._commit(out)
-            for r in records:
-                self.positions[r.partition] = max(self.positions.get(r.partition, 0), r.offset + 1)
-            self.processed += len(records)
+        if self.failure is not None:  # Faust restarts a crashed agent: it must not carry on past the failure
+            raise ProcessingFailed("the pipeline stopped after an earlier failure") from self.failure
+        try:
+            async with self._lock:
+                out = await self.call(self.processor.process, records)
+                await self._commit(out)
+                for r in records:
+                    self.positions[r.partition] = max(self.positions.get(r.partition, 0), r.offset + 1)
+                self.processed += len(records)
+        except Exception as exc:  # a bug, not bad input (that is a dead letter): stop, loudly
+            self.failure = exc
+            self.broken.set()
+            log.error("pipeline.failed", error=type(exc).__name__, detail=str(exc)[:200], records=len(records),
+                      first=f"{records[0].partition}/{records[0].offset}" if records else None, exc_info=True)
+            raise
         self.batch_done.set()
 
     async def advance(self, watermark: datetime, partitions: list[int] | None = None) -> None:

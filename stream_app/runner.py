@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 import structlog
 
@@ -31,13 +31,14 @@ from .domain.calendar import OfficeHours, WorkingCalendar
 from .domain.catalog import Catalog
 from .domain.directory import Directory
 from .domain.dossier import Rules
-from .pipeline import Pipeline
+from .pipeline import Pipeline, ProcessingFailed
 from .processor import Processor
 from .restore import StoreReader
 from .rows import TABLE_COLUMNS
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -182,7 +183,8 @@ async def run_file(
             if summary.as_of is not None:
                 await stack.pipeline.finish(summary.as_of)
 
-        await while_broker_answers(consume(), bootstrap, give_up_s=settings.broker_give_up_s)
+        await while_broker_answers(unless_broken(consume(), stack.pipeline), bootstrap,
+                                   give_up_s=settings.broker_give_up_s)
         summary.records = produced.count
     finally:
         await stack.stop()
@@ -213,7 +215,8 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
                 await stack.pipeline.advance(now(), current)
 
     try:
-        await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)
+        await while_broker_answers(unless_broken(live(), stack.pipeline), bootstrap,
+                                   give_up_s=settings.broker_give_up_s)
     finally:
         await stack.stop()
         log.info("worker.stopped")
@@ -222,6 +225,23 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
 def _log_alert(alert: dict[str, Any]) -> None:
     log.info("alert.emitted", alert_id=alert["alert_id"], kind=alert["kind"], dossier_id=alert["dossier_id"],
              fires_at=alert["fires_at"], retracted=alert["retracted"])
+
+
+async def unless_broken(work: Awaitable[T], pipeline: Pipeline) -> T:
+    """Await `work`, unless a batch fails first: then cancel it and raise `ProcessingFailed`
+    (a clear error and a non-zero exit; a restart reads the batch again)."""
+    task, broken = asyncio.ensure_future(work), asyncio.ensure_future(pipeline.broken.wait())
+    try:
+        await asyncio.wait({task, broken}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        failure = pipeline.failure
+        raise ProcessingFailed(f"processing stopped: {type(failure).__name__}: {str(failure)[:200]}") from failure
+    finally:
+        broken.cancel()
 
 
 def _owned(stack: Stack) -> list[int]:
