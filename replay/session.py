@@ -182,6 +182,16 @@ class _Offsets:
         return p, o
 
 
+def _raise_if_broken(pipeline: Any, stop: threading.Event) -> None:
+    """A batch failed in the worker (a bug): stop producing and stop the replay with its error."""
+    from stream_app.pipeline import ProcessingFailed
+
+    failure = pipeline.failure
+    if failure is not None:
+        stop.set()
+        raise ProcessingFailed(f"processing stopped: {type(failure).__name__}: {str(failure)[:200]}") from failure
+
+
 def _held(processor: Any) -> set[str]:
     """Labels of records the processor holds in its lateness window (run in the pipeline's thread)."""
     return {dl.source for held in processor.waiting.values() for _, dl in held}
@@ -261,6 +271,7 @@ async def embedded(
         sender = loop.run_in_executor(None, produce)
         while not sender.done():
             await asyncio.wait({sender}, timeout=CHECKPOINT_EVERY_S)
+            _raise_if_broken(stack.pipeline, stop)
             await take_checkpoint()
             if on_progress is not None:
                 on_progress("process", stack.pipeline.processed, result.total, None)
@@ -282,6 +293,7 @@ async def embedded(
             if on_progress is not None:
                 on_progress("process", stack.pipeline.processed, result.total, None)
             await asyncio.sleep(0.1)
+            _raise_if_broken(stack.pipeline, stop)
         if stop.is_set():
             return result
         if on_progress is not None:

@@ -313,9 +313,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
                                                 checkpoint=checkpoint, client_config=kafka_client_config(settings),
                                                 stop=stop, on_progress=progress)
                 else:
-                    result = asyncio.run(session.embedded(settings, feed, bootstrap=bootstrap, pacer=pacer,
-                                                          checkpoint=checkpoint, as_of=args.as_of, stop=stop,
-                                                          on_progress=progress))
+                    result = asyncio.run(_or_exit(args.command, session.embedded(
+                        settings, feed, bootstrap=bootstrap, pacer=pacer, checkpoint=checkpoint, as_of=args.as_of,
+                        stop=stop, on_progress=progress)))
         except KeyboardInterrupt:
             print(f"interrupted: continue with the same command and --resume [{checkpoint.path}]", file=sys.stderr)
             return 130

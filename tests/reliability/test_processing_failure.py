@@ -36,16 +36,18 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_batch_that_raises_stops_run_with_its_error_instead_of_hanging(tmp_path: Path):
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_a_batch_that_raises_stops_the_job_with_its_error_instead_of_hanging(tmp_path: Path, command: str):
     path = write_jsonl(tmp_path / "e.jsonl", [
         {"event_id": f"d{i}:1", "event_type": "received", "dossier_id": f"000.22.31.H53-240304-{i:04d}",
          "occurred_at": "2024-03-04T09:00:00+07:00", "agency_code": "000.22.31.H53", "procedure_code": "1.012711"}
         for i in range(20)])
     env = {**os.environ, "DOSSIER_CLICKHOUSE": f"chdb://{tmp_path / 'store'}"}
 
-    done = subprocess.run([sys.executable, "-c", SCRIPT, "run", "--events", str(path), "--no-progress",
-                           "--log-format", "json"], env=env, capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).parents[2])
+    args = (["run", "--events", str(path)] if command == "run" else
+            ["replay", "--source", str(path), "--speed", "max", "--checkpoint-dir", str(tmp_path / "cp")])
+    done = subprocess.run([sys.executable, "-c", SCRIPT, *args, "--no-progress", "--log-format", "json"], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
 
     assert done.returncode == 1, done.stderr[-2000:]
     output = done.stdout + done.stderr
