@@ -127,3 +127,19 @@ async def committed_at_least(bootstrap: str, s: Settings, n: int, *, timeout_s: 
             await asyncio.sleep(0.2)
     finally:
         await c.stop()
+
+
+def assigned(stack: Any) -> set[int]:
+    """The events partitions a running worker's consumer holds."""
+    return {tp.partition for tp in stack.app.consumer.assignment() if tp.topic == stack.settings.events_topic}
+
+
+def until(predicate: Any, timeout: float = 90.0) -> None:
+    """Poll until the predicate holds (a thread-side wait on workers running elsewhere)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)

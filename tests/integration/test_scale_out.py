@@ -27,7 +27,7 @@ from stream_app import runner
 from stream_app.broker import EmbeddedBroker, ensure_topics
 from stream_app.runner import run_worker
 
-from .helpers import committed_at_least, run, settings_for, snapshot
+from .helpers import assigned, committed_at_least, run, settings_for, snapshot, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -58,14 +58,14 @@ def test_two_workers_sharing_the_partitions_give_the_tables_of_one(tmp_path: Pat
         workers = [_Worker(s, broker.bootstrap, min(times) - timedelta(days=1)) for _ in range(2)]
         for w in workers:
             w.start()
-        _until(lambda: len(stacks) == 2 and all(_assigned(st) for st in stacks)
-               and set.union(*map(_assigned, stacks)) == set(range(s.partitions))
-               and not set.intersection(*map(_assigned, stacks)))
+        until(lambda: len(stacks) == 2 and all(assigned(st) for st in stacks)
+               and set.union(*map(assigned, stacks)) == set(range(s.partitions))
+               and not set.intersection(*map(assigned, stacks)))
         _produce(broker.bootstrap, s.events_topic, lines)
         asyncio.run(committed_at_least(broker.bootstrap, s, len(lines), timeout_s=120))
         for w in workers:
             w.now = as_of
-        _until(lambda: all(st.processor.low_watermark(_assigned(st)) == as_of for st in stacks))
+        until(lambda: all(st.processor.low_watermark(assigned(st)) == as_of for st in stacks))
         assert all(st.pipeline.processed > 0 for st in stacks)  # both did a share of the work
         for w in workers:
             w.stop()
@@ -103,19 +103,6 @@ def _produce(bootstrap: str, topic: str, lines: list[bytes]) -> None:
         p.send(topic, key=key, value=line)
     p.flush()
     p.close()
-
-
-def _assigned(stack: runner.Stack) -> set[int]:
-    return {tp.partition for tp in stack.app.consumer.assignment() if tp.topic == stack.settings.events_topic}
-
-
-def _until(predicate: Any, timeout: float = 90.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.2)
 
 
 class _Worker:

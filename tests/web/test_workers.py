@@ -6,7 +6,6 @@ test must not overlap the module-scoped worker of another module.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ import pytest
 
 from stream_app import runner
 from stream_app.broker import EmbeddedBroker
+
+from tests.integration.helpers import assigned, until
 
 from .conftest import C, LiveWorker, copy_store, get_json
 
@@ -50,22 +51,10 @@ def test_with_two_workers_the_page_shows_what_both_wrote(
                 {"event_id": f"{d}:1", "event_type": "received", "dossier_id": d, "occurred_at": "2023-11-30T17:00:00+07:00",
                  "agency_code": C, "procedure_code": "1.012713"} for d in new])
             until(lambda: units(serving).get(C, {}).get("open") == 1 + len(new))
-            assert held_by_other.isdisjoint(web_stack.processor.histories)
-            assert held_by_other <= set(other_stack.processor.histories)
+            assert held_by_other.isdisjoint(web_stack.processor.dossier_ids())
+            assert held_by_other <= other_stack.processor.dossier_ids()
             found = get_json(serving.url + f"/api/dossier?code={min(held_by_other)}")
             assert found["found"] and found["events"][0]["type"] == "received"
         finally:
             other.close()
             serving.close()
-
-
-def assigned(stack: runner.Stack) -> set[int]:
-    return {tp.partition for tp in stack.app.consumer.assignment() if tp.topic == stack.settings.events_topic}
-
-
-def until(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.2)
