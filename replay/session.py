@@ -184,12 +184,11 @@ class _Offsets:
 
 def _raise_if_broken(pipeline: Any, stop: threading.Event) -> None:
     """A batch failed in the worker (a bug): stop producing and stop the replay with its error."""
-    from stream_app.pipeline import ProcessingFailed
+    from stream_app.runner import raise_if_broken
 
-    failure = pipeline.failure
-    if failure is not None:
+    if pipeline.failure is not None:
         stop.set()
-        raise ProcessingFailed(f"processing stopped: {type(failure).__name__}: {str(failure)[:200]}") from failure
+        raise_if_broken(pipeline)
 
 
 def _held(processor: Any) -> set[str]:

@@ -81,9 +81,8 @@ class Pipeline:
         self.partitions: Callable[[], list[int]] | None = None
         self.batch_done = asyncio.Event()
         # A batch that raised (never acknowledged): the job stops with its error instead of
-        # Faust restarting the agent on the next records (see runner.unless_broken).
-        self.failure: BaseException | None = None
-        self.broken = asyncio.Event()  # set after every handled batch (the live worker waits on it)
+        # Faust restarting the agent on the next records (see runner.raise_if_broken).
+        self.failure: BaseException | None = None  # set after every handled batch (the live worker waits on it)
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -100,7 +99,6 @@ class Pipeline:
                 self.processed += len(records)
         except Exception as exc:  # a bug, not bad input (that is a dead letter): stop, loudly
             self.failure = exc
-            self.broken.set()
             log.error("pipeline.failed", error=type(exc).__name__, detail=str(exc)[:200], records=len(records),
                       first=f"{records[0].partition}/{records[0].offset}" if records else None, exc_info=True)
             raise

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator
 
 import structlog
 
@@ -38,7 +38,6 @@ from .rows import TABLE_COLUMNS
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -177,14 +176,14 @@ async def run_file(
                 if progress:
                     progress("process", stack.pipeline.processed, produced.count)
                 await asyncio.sleep(0.1)
+                raise_if_broken(stack.pipeline)
             if progress:
                 progress("process", stack.pipeline.processed, produced.count)
             summary.as_of = as_of or produced.max_occurred_at
             if summary.as_of is not None:
                 await stack.pipeline.finish(summary.as_of)
 
-        await while_broker_answers(unless_broken(consume(), stack.pipeline), bootstrap,
-                                   give_up_s=settings.broker_give_up_s)
+        await while_broker_answers(consume(), bootstrap, give_up_s=settings.broker_give_up_s)
         summary.records = produced.count
     finally:
         await stack.stop()
@@ -210,13 +209,13 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
         while not stop.is_set():
             await _first_of(stop.wait(), batch_done.wait(), timeout=settings.tick_s)
             batch_done.clear()
+            raise_if_broken(stack.pipeline)
             current = await caught_up(stack)
             if current:
                 await stack.pipeline.advance(now(), current)
 
     try:
-        await while_broker_answers(unless_broken(live(), stack.pipeline), bootstrap,
-                                   give_up_s=settings.broker_give_up_s)
+        await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)
     finally:
         await stack.stop()
         log.info("worker.stopped")
@@ -227,21 +226,12 @@ def _log_alert(alert: dict[str, Any]) -> None:
              fires_at=alert["fires_at"], retracted=alert["retracted"])
 
 
-async def unless_broken(work: Awaitable[T], pipeline: Pipeline) -> T:
-    """Await `work`, unless a batch fails first: then cancel it and raise `ProcessingFailed`
-    (a clear error and a non-zero exit; a restart reads the batch again)."""
-    task, broken = asyncio.ensure_future(work), asyncio.ensure_future(pipeline.broken.wait())
-    try:
-        await asyncio.wait({task, broken}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        failure = pipeline.failure
+def raise_if_broken(pipeline: Pipeline) -> None:
+    """A batch failed (a bug, not bad input; nothing of it was acknowledged): stop the job
+    with its error, a clear message and a non-zero exit, instead of waiting forever."""
+    failure = pipeline.failure
+    if failure is not None:
         raise ProcessingFailed(f"processing stopped: {type(failure).__name__}: {str(failure)[:200]}") from failure
-    finally:
-        broken.cancel()
 
 
 def _owned(stack: Stack) -> list[int]:
