@@ -79,10 +79,10 @@ class Pipeline:
         # The partitions this worker owns (set by a live worker sharing them with others):
         # the watermark it persists is theirs. None: all of them (a replay).
         self.partitions: Callable[[], list[int]] | None = None
-        self.batch_done = asyncio.Event()
+        self.batch_done = asyncio.Event()  # set after every handled batch (the live worker waits on it)
         # A batch that raised (never acknowledged): the job stops with its error instead of
         # Faust restarting the agent on the next records (see runner.raise_if_broken).
-        self.failure: BaseException | None = None  # set after every handled batch (the live worker waits on it)
+        self.failure: BaseException | None = None
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

@@ -25,7 +25,6 @@ through it arrives in chunks.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -43,8 +42,6 @@ class RecordChunk:
     """Consecutive records of one partition, as fetched (aiokafka `ConsumerRecord`s)."""
 
     records: Sequence[Any]
-    #: the partition's fetch highwater when the chunk was handed over
-    highwater: int | None = None
 
 
 class ShortWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
@@ -56,9 +53,8 @@ class ShortWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
 
 
 class DirectConsumer(aiokafka_driver.Consumer):
-    #: monotonic time of the last chunk handed to the agents, and whether one is
-    #: being handed over now (diagnostics for the live worker).
-    last_delivery: float = 0.0
+    #: whether a chunk is being handed to the agents now (the live worker's
+    #: "caught up" test waits until it is in the pipeline's positions).
     in_delivery: bool = False
 
     def _new_consumer_thread(self) -> Any:
@@ -105,13 +101,12 @@ class DirectConsumer(aiokafka_driver.Consumer):
         if self._commit_every is not None and self._n_acked >= self._commit_every:
             self._n_acked = 0
             await self.commit()
-        highwater = self.highwater(tp)
-        self.app.monitor.track_tp_end_offset(tp, highwater)
+        self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
         tail = batch[-1]
         message = aiokafka_driver.ConsumerMessage(
             tp.topic, tp.partition, last,
             tail.timestamp / 1000.0 if tail.timestamp is not None else None, tail.timestamp_type,
-            [], None, RecordChunk(batch, highwater), None, 0, sum(r.serialized_value_size for r in batch), tp,
+            [], None, RecordChunk(batch), None, 0, sum(r.serialized_value_size for r in batch), tp,
             generation_id=self.app.consumer_generation_id,
         )
         self.in_delivery = True
@@ -119,7 +114,6 @@ class DirectConsumer(aiokafka_driver.Consumer):
             await self.callback(message)
         finally:
             self.in_delivery = False
-            self.last_delivery = time.monotonic()
         self._read_offset[tp] = last
 
 

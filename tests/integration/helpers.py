@@ -143,3 +143,18 @@ def until(predicate: Any, timeout: float = 90.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.2)
+
+
+def recorded_stacks(monkeypatch: Any) -> list[Any]:
+    """Every `runner.Stack` built from now on, to look inside workers started elsewhere."""
+    from stream_app import runner
+
+    stacks: list[Any] = []
+
+    class Recorded(runner.Stack):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            stacks.append(self)
+
+    monkeypatch.setattr(runner, "Stack", Recorded)
+    return stacks

@@ -23,11 +23,10 @@ from kafka import KafkaProducer
 
 from replay.generate import generate
 from schemas.parse import DeadLetter, parse_line
-from stream_app import runner
 from stream_app.broker import EmbeddedBroker, ensure_topics
 from stream_app.runner import run_worker
 
-from .helpers import assigned, committed_at_least, run, settings_for, snapshot, until
+from .helpers import assigned, committed_at_least, recorded_stacks, run, settings_for, snapshot, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -42,14 +41,7 @@ def test_two_workers_sharing_the_partitions_give_the_tables_of_one(tmp_path: Pat
     run(path, tmp_path / "one", as_of=as_of)
     one = snapshot(tmp_path / "one")
 
-    stacks: list[runner.Stack] = []
-
-    class Recorded(runner.Stack):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            stacks.append(self)
-
-    monkeypatch.setattr(runner, "Stack", Recorded)
+    stacks = recorded_stacks(monkeypatch)
     with EmbeddedBroker() as broker:
         s = settings_for(tmp_path / "two")
         ensure_topics(broker.bootstrap, s)

@@ -7,14 +7,12 @@ test must not overlap the module-scoped worker of another module.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from stream_app import runner
 from stream_app.broker import EmbeddedBroker
 
-from tests.integration.helpers import assigned, until
+from tests.integration.helpers import assigned, recorded_stacks, until
 
 from .conftest import C, LiveWorker, copy_store, get_json
 
@@ -30,14 +28,7 @@ def test_with_two_workers_the_page_shows_what_both_wrote(
 ):
     """Two workers share the partitions; the one serving the page shows the other's dossiers too."""
     store = copy_store(crafted_store, tmp_path / "store")
-    stacks: list[runner.Stack] = []
-
-    class Recorded(runner.Stack):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            stacks.append(self)
-
-    monkeypatch.setattr(runner, "Stack", Recorded)
+    stacks = recorded_stacks(monkeypatch)
     with EmbeddedBroker() as broker:
         serving = LiveWorker(store, broker.bootstrap).start()
         other = LiveWorker(store, broker.bootstrap, web=False).start()
