@@ -13,9 +13,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY stream_app ./stream_app
-COPY schemas ./schemas
-COPY sinks ./sinks
-COPY replay ./replay
 RUN pip install . \
     && useradd --create-home --uid 10001 dossier
 

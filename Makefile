@@ -30,7 +30,7 @@ bench: install
 	$(BIN)/python -m bench.run
 
 schema: install
-	$(BIN)/python -m schemas.export
+	$(BIN)/python -m stream_app.schemas.export
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

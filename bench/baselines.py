@@ -85,7 +85,7 @@ async def _peer(bootstrap: str, topic: str, targets: dict[int, int], partitions:
     import faust
     from pydantic import TypeAdapter, ValidationError
 
-    from schemas.events import Event
+    from stream_app.schemas.events import Event
     from stream_app.settings import Settings
 
     adapter: TypeAdapter[Any] = TypeAdapter(Event)

@@ -18,16 +18,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .proc import profiled
+from bench.proc import profiled
 
 
 def measure_end_to_end(bootstrap: str, events_file: str, store: str, *, topic_prefix: str = "bench.e2e.",
                        app_id: str = "bench-e2e", partitions: int = 4, profile: str | None = None) -> dict[str, Any]:
     import os
 
-    from sinks.clickhouse import connect
-    from stream_app.runner import run_file
+    from stream_app.jobs.run import run_file
     from stream_app.settings import Settings
+    from stream_app.store.client import connect
 
     settings = Settings(broker=bootstrap, clickhouse=f"chdb://{store}", topic_prefix=topic_prefix,
                         app_id=app_id, partitions=partitions)

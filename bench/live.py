@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from .proc import peak_rss_of, profiled
+from bench.proc import peak_rss_of, profiled
 
 TZ = timezone(timedelta(hours=7))
 OFFICE = "000.22.31.H53"
@@ -110,7 +110,7 @@ async def _live(bootstrap: str, work: Path, n: int, spread_s: float, tax_limit_d
                 timeout_s: float, profile: str | None) -> dict[str, Any]:
     from aiokafka import AIOKafkaProducer
 
-    from stream_app.broker import ensure_topics
+    from stream_app.kafka.broker import ensure_topics
     from stream_app.settings import Settings
 
     work.mkdir(parents=True, exist_ok=True)

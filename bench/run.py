@@ -27,9 +27,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import baselines, e2e, live, scale, scale_out
-from .page import failures, number, print_summary, render, targets_table, write_doc
-from .proc import isolated
+from bench import baselines, e2e, live, scale, scale_out
+from bench.page import failures, number, print_summary, render, targets_table, write_doc
+from bench.proc import isolated
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TOPIC = "bench.source"
@@ -72,7 +72,7 @@ def say(text: str) -> None:
 
 def make_events(path: Path, n: int, seed: int) -> dict[str, Any]:
     """The first N lines of a synthetic province (six months, sized so N lines are there)."""
-    from replay.generate import generate
+    from stream_app.replay.generate import generate
 
     months, per_month = 6, max(10, -(-n // 30))
     while True:
@@ -95,7 +95,7 @@ def produce_source(bootstrap: str, path: Path, partitions: int) -> dict[int, int
     """The file into the baselines' topic; the end offset of every partition (as produced)."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from replay.produce import produce_file
+    from stream_app.kafka.producer import produce_file
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-admin")
     try:
@@ -110,7 +110,7 @@ def produce_source(bootstrap: str, path: Path, partitions: int) -> dict[int, int
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from stream_app.broker import EmbeddedBroker
+    from stream_app.kafka.broker import EmbeddedBroker
     from stream_app.settings import Settings
 
     partitions = Settings().partitions
@@ -227,7 +227,7 @@ def _read(path: str) -> str:
 
 
 def _tansu_version() -> str | None:
-    from stream_app.broker import tansu_binary
+    from stream_app.kafka.broker import tansu_binary
 
     try:
         out = subprocess.run([str(tansu_binary()), "--version"], capture_output=True, text=True, timeout=10)

@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 import orjson
 
-from .proc import settled_rss
+from bench.proc import settled_rss
 
 TZ = timezone(timedelta(hours=7))
 UNITS = tuple(f"{i:03d}.22.31.H53" for i in range(10))
@@ -44,9 +44,9 @@ BATCH = 2000  # the worker's default batch size
 
 
 def _processor(loader: Any = None, watermark: datetime | None = None) -> Any:
+    from stream_app.core.processor import Processor
     from stream_app.domain.directory import Directory
-    from stream_app.processor import Processor
-    from stream_app.runner import load_rules, utc_now
+    from stream_app.jobs.run import load_rules, utc_now
     from stream_app.settings import Settings
 
     settings = Settings()
@@ -58,7 +58,7 @@ def _processor(loader: Any = None, watermark: datetime | None = None) -> Any:
 
 def open_dossier_batches(k: int, partition_of: Any, first: int = 0) -> Iterator[list[Any]]:
     """`received` records of K distinct dossiers (numbered from `first`), in batches."""
-    from stream_app.processor import Record
+    from stream_app.core.processor import Record
 
     offsets: dict[int, int] = {}
     for lo in range(first, first + k, BATCH):
@@ -132,9 +132,9 @@ def _short(filename: str) -> str:
 def write_store(processor: Any, store: Path, dossiers: int) -> dict[str, int]:
     """The sink's rows for the first `dossiers` dossiers held by `processor`, into a fresh chDB store."""
 
-    from sinks.clickhouse import ClickHouseSink, connect, migrate
-    from stream_app.rows import TABLE_COLUMNS, event_row, state_row
     from stream_app.settings import Settings
+    from stream_app.store.client import ClickHouseSink, connect, migrate
+    from stream_app.store.rows import TABLE_COLUMNS, event_row, state_row
 
     settings = Settings()
     client = connect(f"chdb://{store}")
@@ -162,9 +162,9 @@ def write_store(processor: Any, store: Path, dossiers: int) -> dict[str, int]:
 
 def measure_restore(store: str) -> dict[str, Any]:
     """Restore every active dossier from the store, as `run` and `worker` do at start."""
-    from sinks.clickhouse import connect
-    from stream_app.restore import StoreReader
     from stream_app.settings import Settings
+    from stream_app.store.client import connect
+    from stream_app.store.restore import StoreReader
 
     client = connect(f"chdb://{store}")
     try:
@@ -255,8 +255,8 @@ def measure_monthly_report(store: str, *, events: int = 10_000_000, month: str =
     """Build a store of `events` events in SQL, then time the monthly report of one month."""
     from datetime import date
 
-    from sinks.clickhouse import connect, migrate
     from stream_app.settings import Settings
+    from stream_app.store.client import connect, migrate
 
     db = Settings().database
     client = connect(f"chdb://{store}")

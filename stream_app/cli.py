@@ -18,8 +18,8 @@ from typing import Any, Sequence
 
 import structlog
 
-from . import logs
-from .settings import Settings
+from stream_app import logs
+from stream_app.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,7 @@ def _timestamp(text: str) -> datetime:
 
 def _moment(text: str) -> datetime:
     """A timestamp with its UTC offset, or a local date (YYYY-MM-DD) / month (YYYY-MM) at midnight."""
-    from .domain.calendar import TZ
+    from stream_app.domain.calendar import TZ
 
     try:
         if len(text) == 7:
@@ -78,7 +78,7 @@ def _moment(text: str) -> datetime:
 
 
 def _speed(text: str) -> float | None:
-    from replay.pace import parse_speed
+    from stream_app.replay.pace import parse_speed
 
     try:
         return parse_speed(text)
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a clear message and a non-zero exit, never a hang
-        from .broker import BrokerUnavailable
+        from stream_app.kafka.broker import BrokerUnavailable
 
         if isinstance(exc, (BrokerUnavailable, ConnectionError, FileNotFoundError, ValueError)):
             log.error("command.failed", command=args.command, error=type(exc).__name__, detail=str(exc))
@@ -184,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from .console import print_summary, progress_bar
-    from .runner import kafka_bootstrap, run_file
+    from stream_app.console import print_summary, progress_bar
+    from stream_app.jobs.run import kafka_bootstrap, run_file
 
     if not args.events.exists():
         raise FileNotFoundError(f"events file not found: {args.events}")
@@ -205,8 +205,8 @@ async def _or_exit(command: str, job: Any) -> Any:
     then the interpreter's wait for threads, would hang. Safe: the runner has already
     closed ClickHouse, and nothing that is not in ClickHouse was acknowledged.
     """
-    from .broker import BrokerUnavailable
-    from .pipeline import ProcessingFailed
+    from stream_app.core.pipeline import ProcessingFailed
+    from stream_app.kafka.broker import BrokerUnavailable
 
     try:
         return await job
@@ -218,7 +218,7 @@ async def _or_exit(command: str, job: Any) -> Any:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from replay.generate import generate
+    from stream_app.replay.generate import generate
 
     stats = generate(args.out, months=args.months, seed=args.seed,
                      dossiers_per_month=args.dossiers_per_month, start=args.start, progress=sys.stderr.isatty())
@@ -234,7 +234,7 @@ def _describe(stats: Any) -> str:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from .runner import kafka_bootstrap, run_worker, wall_clock
+    from stream_app.jobs.run import kafka_bootstrap, run_worker, wall_clock
 
     async def main_async(bootstrap: str) -> None:
         stop = asyncio.Event()
@@ -249,14 +249,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from .demo import run_demo
+    from stream_app.jobs.demo import run_demo
 
     logs.configure(settings.log_format, "WARNING")  # the story, not the plumbing
     return run_demo(settings, args.workdir)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from .report import run_report
+    from stream_app.report import run_report
 
     return run_report(settings, month=args.month, unit=args.unit, fmt=args.format, out=args.out)
 
@@ -264,17 +264,16 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     import threading
 
-    from replay import session
-    from replay.export import Selection
-    from replay.feed import FileFeed, StoreFeed, preread
-    from replay.pace import Pacer
-    from replay.progress import print_replay, replay_progress
-    from replay.resume import Checkpoint, checkpoint_key
-    from sinks.clickhouse import connect, redact
-
-    from .broker import ensure_topics, kafka_client_config
-    from .console import print_summary
-    from .runner import kafka_bootstrap
+    from stream_app.console import print_summary
+    from stream_app.jobs import replay as session
+    from stream_app.jobs.run import kafka_bootstrap
+    from stream_app.kafka.broker import ensure_topics, kafka_client_config
+    from stream_app.replay.export import Selection
+    from stream_app.replay.feed import FileFeed, StoreFeed, preread
+    from stream_app.replay.pace import Pacer
+    from stream_app.replay.progress import print_replay, replay_progress
+    from stream_app.replay.resume import Checkpoint, checkpoint_key
+    from stream_app.store.client import connect, redact
 
     selection = Selection(args.since, args.until, tuple(args.unit))
     dsn = settings.clickhouse.get_secret_value()
@@ -335,7 +334,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from .rebuild import RebuildError
+    from stream_app.jobs.rebuild import RebuildError
 
     try:
         return _rebuild(args, settings)
@@ -345,9 +344,9 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from . import rebuild as rb
-    from .console import progress_bar
-    from .rebuild_diff import print_rebuild, print_rebuilds
+    from stream_app.console import progress_bar
+    from stream_app.jobs import rebuild as rb
+    from stream_app.jobs.rebuild_diff import print_rebuild, print_rebuilds
 
     if args.list:
         print_rebuilds(rb.listing(settings))
@@ -369,8 +368,8 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from replay.export import Selection, export
-    from sinks.clickhouse import connect
+    from stream_app.replay.export import Selection, export
+    from stream_app.store.client import connect
 
     fmt = args.format or ("parquet" if args.out is not None and args.out.suffix == ".parquet" else "jsonl")
     client = connect(settings.clickhouse.get_secret_value())

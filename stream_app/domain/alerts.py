@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from .dossier import DossierState, Rules
+from stream_app.domain.dossier import DossierState, Rules
 
 KINDS = (
     "sla_warning",

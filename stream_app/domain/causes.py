@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .calendar import WorkingCalendar
-from .dossier import DossierState
+from stream_app.domain.calendar import WorkingCalendar
+from stream_app.domain.dossier import DossierState
 
 
 def overdue_unit(s: DossierState) -> str | None:

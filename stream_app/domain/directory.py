@@ -11,7 +11,7 @@ import io
 from importlib import resources
 from pathlib import Path
 
-from .catalog import Catalog
+from stream_app.domain.catalog import Catalog
 
 
 class Directory:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from .calendar import WorkingCalendar
-from .catalog import Catalog
-from .events import DossierEvent
+from stream_app.domain.calendar import WorkingCalendar
+from stream_app.domain.catalog import Catalog
+from stream_app.domain.events import DossierEvent
 
 INVALID_TRANSITION = "invalid_transition"
 DEFAULT_TAX_LIMIT_DAYS = 5.0  # Decree 126/2020 art. 13(6), when the catalog names none

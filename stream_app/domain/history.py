@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from .alerts import AlertSpec, candidates
-from .dossier import DossierState, Rules
-from .events import DossierEvent
+from stream_app.domain.alerts import AlertSpec, candidates
+from stream_app.domain.dossier import DossierState, Rules
+from stream_app.domain.events import DossierEvent
 
 DUPLICATE = "duplicate"
 

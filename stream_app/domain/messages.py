@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .alerts import AlertSpec
+from stream_app.domain.alerts import AlertSpec
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -16,15 +16,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from sinks.clickhouse import connect, migrate
-
-from ..domain.calendar import OfficeHours, WorkingCalendar
-from ..domain.catalog import Catalog
-from ..domain.directory import Directory
-from ..settings import Settings
-from .data import MonthData, load_month
-from .render import write_csv, write_markdown, write_table, write_xlsx
-from .sections import Report, build
+from stream_app.domain.calendar import OfficeHours, WorkingCalendar
+from stream_app.domain.catalog import Catalog
+from stream_app.domain.directory import Directory
+from stream_app.report.data import MonthData, load_month
+from stream_app.report.render import write_csv, write_markdown, write_table, write_xlsx
+from stream_app.report.sections import Report, build
+from stream_app.settings import Settings
+from stream_app.store.client import connect, migrate
 
 __all__ = ["run_report", "parse_month", "make_report", "MonthData", "Report"]
 

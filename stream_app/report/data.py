@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sinks.clickhouse import check_identifier
+from stream_app.store.client import check_identifier
 
 COUNTS = (
     "received", "finished", "finished_early", "finished_on_time", "finished_overdue",

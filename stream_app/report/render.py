@@ -18,8 +18,15 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from ..domain.calendar import TZ
-from .sections import Column, Paragraphs, Report, Table, Typed, vn_number
+from stream_app.domain.calendar import TZ
+from stream_app.report.sections import (
+    Column,
+    Paragraphs,
+    Report,
+    Table,
+    Typed,
+    vn_number,
+)
 
 DASH = "—"
 

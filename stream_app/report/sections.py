@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..domain.calendar import WorkingCalendar
-from ..domain.directory import Directory
-from .data import CAUSES, Figures, MonthData
+from stream_app.domain.calendar import WorkingCalendar
+from stream_app.domain.directory import Directory
+from stream_app.report.data import CAUSES, Figures, MonthData
 
 CAUSE_LABELS = {
     "overdue_tax": "Cơ quan thuế chậm thông báo nghĩa vụ tài chính",

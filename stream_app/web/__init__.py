@@ -7,6 +7,6 @@ dossier's rows into where its time went. The page itself (`static/`) is plain
 HTML, CSS and JavaScript with no outside resource, so it works offline.
 """
 
-from .views import register_views
+from stream_app.web.views import register_views
 
 __all__ = ["register_views"]

@@ -17,9 +17,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sinks.clickhouse import check_identifier
-
-from ..domain.calendar import WorkingCalendar
+from stream_app.domain.calendar import WorkingCalendar
+from stream_app.store.client import check_identifier
 
 # The columns of the unit table, in page order. `due_soon` is decided in Python
 # with the working-time calendar; the others are SQL conditions on dossier_state.

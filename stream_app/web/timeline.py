@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..domain.calendar import WorkingCalendar
-from ..domain.directory import Directory
-from ..domain.events import RANK
-from ..domain.messages import KIND_LABELS, vn_time
+from stream_app.domain.calendar import WorkingCalendar
+from stream_app.domain.directory import Directory
+from stream_app.domain.events import RANK
+from stream_app.domain.messages import KIND_LABELS, vn_time
 
 EVENT_LABELS = {
     "received": "Tiếp nhận hồ sơ",

@@ -27,11 +27,11 @@ import orjson
 import structlog
 from faust.web import Request, Response, View
 
-from ..domain.messages import KIND_LABELS
-from . import queries, timeline
+from stream_app.domain.messages import KIND_LABELS
+from stream_app.web import queries, timeline
 
 if TYPE_CHECKING:
-    from ..runner import Stack
+    from stream_app.jobs.run import Stack
 
 log = structlog.get_logger(__name__)
 

@@ -14,11 +14,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from sinks.clickhouse import connect
-from stream_app.runner import kafka_bootstrap, run_file
+from stream_app.jobs.run import kafka_bootstrap, run_file
 from stream_app.settings import Settings
-
-from . import crafted
+from stream_app.store.client import connect
+from tests.analytics import crafted
 
 
 @pytest.fixture(scope="session")

@@ -57,5 +57,5 @@ def test_dockerfile_builds_the_worker_image() -> None:
     assert text.count("\nFROM python:3.11-slim\n") == 1
     assert "RUN pip install ." in text
     assert 'ENTRYPOINT ["dossier-stream"]' in text and 'CMD ["worker"]' in text
-    for package in ("stream_app", "schemas", "sinks", "replay"):
+    for package in ("stream_app",):
         assert f"COPY {package} ./{package}" in text

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .crafted import A, NOV, OCT
+from tests.analytics.crafted import NOV, OCT, A
 
 pytestmark = pytest.mark.integration
 

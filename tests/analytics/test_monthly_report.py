@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from . import crafted
-from .crafted import A, B, D3, D6, D8, D9, D12, NOV, OCT
+from tests.analytics import crafted
+from tests.analytics.crafted import D3, D6, D8, D9, D12, NOV, OCT, A, B
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sinks.clickhouse import connect
-from stream_app.runner import kafka_bootstrap, run_file
+from stream_app.jobs.run import kafka_bootstrap, run_file
 from stream_app.settings import Settings
-
-from . import crafted
-from .test_monthly_report import assert_cells, query
+from stream_app.store.client import connect
+from tests.analytics import crafted
+from tests.analytics.test_monthly_report import assert_cells, query
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -20,8 +20,7 @@ import pytest
 
 from stream_app.report import run_report
 from stream_app.settings import Settings
-
-from .crafted import D3, D6
+from tests.analytics.crafted import D3, D6
 
 pytestmark = pytest.mark.integration
 

@@ -22,12 +22,11 @@ from typing import Any
 import pytest
 
 from bench.scale import _build_report_store
-from replay.generate import generate
-from sinks.clickhouse import connect, migrate
-from stream_app.runner import kafka_bootstrap, run_file
+from stream_app.jobs.run import kafka_bootstrap, run_file
+from stream_app.replay.generate import generate
 from stream_app.settings import Settings
-
-from .views_old import assert_same_views, install_002
+from stream_app.store.client import connect, migrate
+from tests.analytics.views_old import assert_same_views, install_002
 
 pytestmark = pytest.mark.integration
 

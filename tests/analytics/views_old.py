@@ -12,13 +12,13 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
-from sinks.clickhouse import _statements
+from stream_app.store.client import _statements
 
 VIEWS = ("dossier_facts", "unit_daily", "monthly_report")
 
 
 def install_002(client: Any, db: str, into: str) -> None:
-    sql = resources.files("sinks").joinpath("migrations", "002_analytics.sql").read_text(encoding="utf-8")
+    sql = resources.files("stream_app.store").joinpath("migrations", "002_analytics.sql").read_text(encoding="utf-8")
     for view in VIEWS:
         sql = sql.replace("{db}." + view, f"{into}.{view}")
     client.command(f"CREATE DATABASE IF NOT EXISTS {into}")

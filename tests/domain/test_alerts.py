@@ -13,7 +13,6 @@ import pytest
 from stream_app.domain.alerts import KINDS, alert_id, candidates
 from stream_app.domain.dossier import DossierState
 from stream_app.domain.history import DossierHistory
-
 from tests.domain.builders import (
     BRANCH,
     DESK,

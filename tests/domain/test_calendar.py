@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from stream_app.domain.calendar import TZ, OfficeHours, WorkingCalendar
 
-
 # Module-level rather than a fixture: hypothesis strategies below need it at import.
 CAL = WorkingCalendar.load()
 

@@ -12,17 +12,16 @@ from datetime import timedelta
 import pytest
 
 from stream_app.domain.dossier import INVALID_TRANSITION, DossierState
-
 from tests.domain.builders import (
     BRANCH,
     DESK,
     DOSSIER,
     EXCHANGE,
     FIRST_REGISTRATION,
+    REVOCATION,
     RULES,
     SHIFT,
     SPLIT,
-    REVOCATION,
     TRANSFER,
     UNKNOWN,
     ev,

@@ -18,7 +18,6 @@ from stream_app.domain.calendar import TZ
 from stream_app.domain.dossier import INVALID_TRANSITION, DossierState
 from stream_app.domain.events import RANK, DossierEvent
 from stream_app.domain.history import DUPLICATE, DossierHistory, FiredAlert
-
 from tests.domain.builders import (
     BRANCH,
     DOSSIER,

@@ -8,8 +8,17 @@ import pytest
 from stream_app.domain.alerts import KINDS, AlertSpec
 from stream_app.domain.history import DossierHistory
 from stream_app.domain.messages import KIND_LABELS, render, vn_time
-
-from tests.domain.builders import BRANCH, CATALOG, DESK, DOSSIER, RULES, TRANSFER, ev, received, t
+from tests.domain.builders import (
+    BRANCH,
+    CATALOG,
+    DESK,
+    DOSSIER,
+    RULES,
+    TRANSFER,
+    ev,
+    received,
+    t,
+)
 
 UNITS = {DESK: "Bộ phận Một cửa huyện Tân Biên", BRANCH: "Chi nhánh VPĐKĐĐ huyện Tân Biên"}
 PROCEDURE = "Đăng ký biến động: chuyển nhượng, thừa kế, tặng cho, góp vốn quyền sử dụng đất"

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from sinks.clickhouse import connect
-from stream_app.runner import Summary, kafka_bootstrap, run_file
+from stream_app.jobs.run import Summary, kafka_bootstrap, run_file
 from stream_app.settings import Settings
+from stream_app.store.client import connect
 
 # Wall-clock columns: the only ones allowed to differ between equivalent runs.
 WALL_CLOCK = {"ingested_at", "received_at", "updated_at", "emitted_at"}
@@ -147,7 +147,7 @@ def until(predicate: Any, timeout: float = 90.0) -> None:
 
 def recorded_stacks(monkeypatch: Any) -> list[Any]:
     """Every `runner.Stack` built from now on, to look inside workers started elsewhere."""
-    from stream_app import runner
+    from stream_app.jobs import run as runner
 
     stacks: list[Any] = []
 

@@ -12,9 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from replay.generate import generate
-
-from .helpers import D1_FREE, run, snapshot, split_by_time, without_sources
+from stream_app.replay.generate import generate
+from tests.integration.helpers import (
+    D1_FREE,
+    run,
+    snapshot,
+    split_by_time,
+    without_sources,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +44,7 @@ def test_two_files_in_a_row_equal_one_run_of_both(province: Path, tmp_path: Path
 
 
 def test_a_dossier_received_in_an_earlier_run_is_never_unknown(tmp_path: Path):
-    from .helpers import write_jsonl
+    from tests.integration.helpers import write_jsonl
 
     a = write_jsonl(tmp_path / "a.jsonl", [D1_FREE[0]])
     b = write_jsonl(tmp_path / "b.jsonl", D1_FREE[1:])

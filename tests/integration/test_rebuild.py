@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
-from replay.generate import generate
 from stream_app.cli import main
 from stream_app.domain.calendar import TZ, WorkingCalendar
-from stream_app.rebuild import drop, listing, rebuild, revert
+from stream_app.jobs.rebuild import drop, listing, rebuild, revert
+from stream_app.replay.generate import generate
 from stream_app.settings import Settings
-
-from .helpers import query, run, settings_for, snapshot
+from tests.integration.helpers import query, run, settings_for, snapshot
 
 pytestmark = pytest.mark.integration
 

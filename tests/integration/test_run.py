@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import query, run, snapshot, write_jsonl
+from tests.integration.helpers import query, run, snapshot, write_jsonl
 
 pytestmark = pytest.mark.integration
 

@@ -21,12 +21,19 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from replay.generate import generate
-from schemas.parse import DeadLetter, parse_line
-from stream_app.broker import EmbeddedBroker, ensure_topics
-from stream_app.runner import run_worker
-
-from .helpers import assigned, committed_at_least, recorded_stacks, run, settings_for, snapshot, until
+from stream_app.jobs.run import run_worker
+from stream_app.kafka.broker import EmbeddedBroker, ensure_topics
+from stream_app.replay.generate import generate
+from stream_app.schemas.parse import DeadLetter, parse_line
+from tests.integration.helpers import (
+    assigned,
+    committed_at_least,
+    recorded_stacks,
+    run,
+    settings_for,
+    snapshot,
+    until,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

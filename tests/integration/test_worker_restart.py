@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from .helpers import query, run, write_jsonl
+from tests.integration.helpers import query, run, write_jsonl
 
 pytestmark = pytest.mark.integration
 

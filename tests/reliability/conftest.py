@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from replay.generate import generate
-
-from .helpers import DOSSIER_STREAM, cli_env, tables
+from stream_app.replay.generate import generate
+from tests.reliability.helpers import DOSSIER_STREAM, cli_env, tables
 
 
 @dataclass(frozen=True)

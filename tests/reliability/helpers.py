@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from sinks.clickhouse import connect
-from sinks.webhook import signature
+from stream_app.notify.webhooks import signature
+from stream_app.store.client import connect
 from tests.integration.helpers import TABLES as CORE_TABLES
-from tests.integration.helpers import WALL_CLOCK, query, snapshot  # noqa: F401  (re-exported)
+from tests.integration.helpers import WALL_CLOCK, query, snapshot
 
 ANALYTICS = ("unit_daily", "monthly_report")  # views of migration 002, when present
 DOSSIER_STREAM = str(Path(sys.executable).parent / "dossier-stream")

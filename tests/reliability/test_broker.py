@@ -21,11 +21,23 @@ import pytest
 import structlog
 from kafka import KafkaProducer
 
-import stream_app.broker as broker_module
-from stream_app.broker import BrokerUnavailable, EmbeddedBroker, free_port, wait_for_broker, watch_broker
+import stream_app.kafka.broker as broker_module
+from stream_app.kafka.broker import (
+    BrokerUnavailable,
+    EmbeddedBroker,
+    free_port,
+    wait_for_broker,
+    watch_broker,
+)
 from stream_app.settings import Settings
-
-from .helpers import DOSSIER_STREAM, alive, children, cli_env, query, wait_dead
+from tests.reliability.helpers import (
+    DOSSIER_STREAM,
+    alive,
+    children,
+    cli_env,
+    query,
+    wait_dead,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -23,11 +23,21 @@ from pathlib import Path
 
 import pytest
 
-from replay.generate import generate
-from stream_app.pipeline import DELIVERY_CHUNK
-
-from .conftest import CleanRun
-from .helpers import SECRET, Post, Receiver, children, cli_env, kill9, query, start_run, tables, wait_dead
+from stream_app.core.pipeline import DELIVERY_CHUNK
+from stream_app.replay.generate import generate
+from tests.reliability.conftest import CleanRun
+from tests.reliability.helpers import (
+    SECRET,
+    Post,
+    Receiver,
+    children,
+    cli_env,
+    kill9,
+    query,
+    start_run,
+    tables,
+    wait_dead,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,9 @@ from typing import Any, Iterator
 import orjson
 import pytest
 
-from schemas.parse import ERROR_CODES
+from stream_app.schemas.parse import ERROR_CODES
 from tests.integration.helpers import run
-
-from .helpers import query
+from tests.reliability.helpers import query
 
 pytestmark = pytest.mark.integration
 
@@ -226,7 +225,7 @@ def test_a_line_over_a_megabyte_is_a_dead_letter_not_a_crash(tmp_path: Path):
 
 
 def test_a_line_too_large_for_the_producer_is_rejected_with_its_line_and_a_truncated_raw(tmp_path: Path):
-    from replay.produce import KEPT_RAW_BYTES, max_record_bytes, too_large
+    from stream_app.kafka.producer import KEPT_RAW_BYTES, max_record_bytes, too_large
 
     assert max_record_bytes() == (1 << 20) - 4096
     assert max_record_bytes({"max_request_size": 10_000}) == 10_000 - 4096

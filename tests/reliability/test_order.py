@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from replay.source import peek
+from stream_app.replay.source import peek
 from tests.integration.helpers import run
-
-from .conftest import CleanRun
-from .helpers import tables
+from tests.reliability.conftest import CleanRun
+from tests.reliability.helpers import tables
 
 pytestmark = pytest.mark.integration
 

@@ -18,16 +18,15 @@ import structlog
 from clickhouse_connect.driver.exceptions import OperationalError
 from kafka.admin import KafkaAdminClient
 
-import stream_app.pipeline as pipeline_module
-import stream_app.runner as runner_module
-from sinks.clickhouse import ClickHouseSink
-from stream_app.broker import EmbeddedBroker
-from stream_app.pipeline import Pipeline
-from stream_app.runner import run_file
+import stream_app.core.pipeline as pipeline_module
+import stream_app.jobs.run as runner_module
+from stream_app.core.pipeline import Pipeline
+from stream_app.jobs.run import run_file
+from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.settings import Settings
-
-from .conftest import CleanRun
-from .helpers import tables
+from stream_app.store.client import ClickHouseSink
+from tests.reliability.conftest import CleanRun
+from tests.reliability.helpers import tables
 
 pytestmark = pytest.mark.integration
 

@@ -17,14 +17,20 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sinks.clickhouse import redact
-from sinks.webhook import Delivery, WebhookNotifier, endpoint_id, signature
-from stream_app.broker import free_port, kafka_client_config
+from stream_app.kafka.broker import free_port, kafka_client_config
 from stream_app.logs import Repeats, scrub, scrub_secrets
+from stream_app.notify.webhooks import Delivery, WebhookNotifier, endpoint_id, signature
 from stream_app.settings import Settings
-
-from .conftest import CleanRun
-from .helpers import DOSSIER_STREAM, SECRET, Receiver, cli_env, dump, query
+from stream_app.store.client import redact
+from tests.reliability.conftest import CleanRun
+from tests.reliability.helpers import (
+    DOSSIER_STREAM,
+    SECRET,
+    Receiver,
+    cli_env,
+    dump,
+    query,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_FIELDS = {
@@ -143,7 +149,7 @@ def test_webhooks_are_signed_and_go_only_to_configured_urls_never_through_a_redi
     assert sorted(o.ok for o in outcomes) == [False, False, True, True]
 
 
-PRODUCT = ("stream_app", "sinks", "replay")
+PRODUCT = ("stream_app",)
 SQL_CALLS = {"query", "command", "insert", "raw_query", "query_df", "query_arrow", "_scalar", "_rows"}
 IDENTIFIERS = {"db", "database", "other", "new", "name", "table", "t", "cols", "final", "where", "counts",
                "self.db", "self.table", "self.database"}

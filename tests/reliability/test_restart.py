@@ -25,18 +25,17 @@ from typing import Any
 
 import pytest
 
-from replay.source import peek, read_lines
-from sinks.clickhouse import ClickHouseSink, connect, migrate
+from stream_app.core.pipeline import Pipeline
+from stream_app.core.processor import Processor, Record
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.catalog import Catalog
 from stream_app.domain.directory import Directory
 from stream_app.domain.dossier import Rules
-from stream_app.pipeline import Pipeline
-from stream_app.processor import Processor, Record
-from stream_app.restore import StoreReader
-from stream_app.rows import TABLE_COLUMNS
-
-from .helpers import tables
+from stream_app.replay.source import peek, read_lines
+from stream_app.store.client import ClickHouseSink, connect, migrate
+from stream_app.store.restore import StoreReader
+from stream_app.store.rows import TABLE_COLUMNS
+from tests.reliability.helpers import tables
 
 pytestmark = pytest.mark.integration
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from replay.feed import FileFeed
-from replay.generate import generate
-from replay.pace import Pacer
-from replay.resume import Checkpoint
-from replay.session import ReplayResult, embedded
-from stream_app.broker import EmbeddedBroker
+from stream_app.jobs.replay import ReplayResult, embedded
+from stream_app.kafka.broker import EmbeddedBroker
+from stream_app.replay.feed import FileFeed
+from stream_app.replay.generate import generate
+from stream_app.replay.pace import Pacer
+from stream_app.replay.resume import Checkpoint
 from stream_app.settings import Settings
 from tests.integration.helpers import settings_for
 

@@ -9,15 +9,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.export import Selection, event_object, export
-from replay.resume import Checkpoint
-from schemas.parse import DeadLetter, parse_event
-from sinks.clickhouse import connect
 from stream_app.cli import main
 from stream_app.domain.calendar import TZ
+from stream_app.replay.export import Selection, event_object, export
+from stream_app.replay.resume import Checkpoint
+from stream_app.schemas.parse import DeadLetter, parse_event
+from stream_app.store.client import connect
 from tests.integration.helpers import query, snapshot
-
-from .conftest import FAST_GROUP, embedded_replay, store_settings
+from tests.replay.conftest import FAST_GROUP, embedded_replay, store_settings
 
 ROW = {
     "event_id": "e1", "event_type": "extended", "dossier_id": "D1", "agency_code": "000.22.31.H53",

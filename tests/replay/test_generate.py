@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from replay.generate import GenerateStats, generate
-from replay.province import HABITS, OFFICE, load_units
-from schemas.parse import DeadLetter, parse_line
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.catalog import Catalog
 from stream_app.domain.dossier import DossierState, Rules
 from stream_app.domain.events import DossierEvent
+from stream_app.replay.generate import GenerateStats, generate
+from stream_app.replay.province import HABITS, OFFICE, load_units
+from stream_app.schemas.parse import DeadLetter, parse_line
 
 # Small enough for the default suite (~1 s), large enough for stable rates.
 SMALL = {"months": 2, "dossiers_per_month": 1_500, "seed": 1}

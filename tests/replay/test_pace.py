@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from replay.pace import Pacer, parse_speed
+from stream_app.replay.pace import Pacer, parse_speed
 
 T0 = datetime.fromisoformat("2024-01-04T09:00:00+07:00")
 

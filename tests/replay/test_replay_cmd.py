@@ -18,17 +18,16 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from replay.export import Selection
-from replay.feed import FileFeed
-from replay.pace import Pacer
-from replay.resume import Checkpoint
-from replay.session import embedded, to_cluster
-from stream_app.broker import EmbeddedBroker, ensure_topics
 from stream_app.cli import main
+from stream_app.jobs.replay import embedded, to_cluster
+from stream_app.kafka.broker import EmbeddedBroker, ensure_topics
+from stream_app.replay.export import Selection
+from stream_app.replay.feed import FileFeed
+from stream_app.replay.pace import Pacer
+from stream_app.replay.resume import Checkpoint
 from stream_app.settings import Settings
 from tests.integration.helpers import snapshot, write_jsonl
-
-from .conftest import FAST_GROUP, embedded_replay, store_settings
+from tests.replay.conftest import FAST_GROUP, embedded_replay, store_settings
 
 T0 = datetime.fromisoformat("2024-03-04T08:00:00+07:00")
 OFFICE, BRANCH = "000.22.31.H53", "001.22.31.H53"
@@ -171,7 +170,7 @@ def test_a_record_too_large_for_kafka_is_skipped_and_counted_not_a_crash(tmp_pat
 def test_resume_after_an_interruption_gives_the_tables_of_an_uninterrupted_replay(
         province: Path, replayed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # Checkpoints every 50 ms: a few hundred records are processed in well under a second.
-    monkeypatch.setattr("replay.session.CHECKPOINT_EVERY_S", 0.05)
+    monkeypatch.setattr("stream_app.jobs.replay.CHECKPOINT_EVERY_S", 0.05)
     split = store_settings(tmp_path / "split", batch_size=20)  # small batches: the interruption lands mid-way
     total = sum(1 for _ in FileFeed(province).items())
     stop = threading.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from replay.resume import Checkpoint, Ledger, Sent, checkpoint_key
+from stream_app.replay.resume import Checkpoint, Ledger, Sent, checkpoint_key
 
 
 class Done:

@@ -7,9 +7,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from schemas import EVENT_TYPES, Concluded, Extended, Received, ResultAttached, event_fields
-from schemas import export
-from schemas.events import Transferred, Withdrawn
+from stream_app.schemas import (
+    EVENT_TYPES,
+    Concluded,
+    Extended,
+    Received,
+    ResultAttached,
+    event_fields,
+    export,
+)
+from stream_app.schemas.events import Transferred, Withdrawn
 
 ICT = timezone(timedelta(hours=7))
 COMMON = {

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas import (
+from stream_app.schemas import (
     ERROR_CODES,
     EVENT_MODELS,
     EVENT_TYPES,

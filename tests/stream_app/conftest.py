@@ -17,15 +17,21 @@ from typing import Any
 import orjson
 import pytest
 
+from stream_app.core.processor import Outbox, Processor, Record
 from stream_app.domain.alerts import AlertSpec
-from stream_app.domain.catalog import Catalog
 from stream_app.domain.calendar import WorkingCalendar
+from stream_app.domain.catalog import Catalog
 from stream_app.domain.directory import Directory
 from stream_app.domain.dossier import Rules
 from stream_app.domain.events import DossierEvent
 from stream_app.domain.history import FiredAlert
-from stream_app.processor import Outbox, Processor, Record
-from stream_app.rows import ALERT_COLUMNS, DEAD_LETTER_COLUMNS, EVENT_COLUMNS, STATE_COLUMNS, event_from_row
+from stream_app.store.rows import (
+    ALERT_COLUMNS,
+    DEAD_LETTER_COLUMNS,
+    EVENT_COLUMNS,
+    STATE_COLUMNS,
+    event_from_row,
+)
 
 CALENDAR = WorkingCalendar.load()
 CATALOG = Catalog.load()

@@ -26,13 +26,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.parse import DeadLetter, parse_event
+from stream_app.core.processor import Outbox, Record
 from stream_app.domain.calendar import TZ
 from stream_app.domain.dossier import DossierState
 from stream_app.domain.events import DossierEvent
-from stream_app.processor import Outbox, Record
-from stream_app.rows import ALERT_COLUMNS, EVENT_COLUMNS, STATE_COLUMNS
-
+from stream_app.schemas.parse import DeadLetter, parse_event
+from stream_app.store.rows import ALERT_COLUMNS, EVENT_COLUMNS, STATE_COLUMNS
 from tests.stream_app.conftest import LATENESS, RULES, WALL_START, Clock, Driver
 
 DOSSIER = "000.22.31.H53-240304-0007"

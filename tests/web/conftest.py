@@ -44,11 +44,11 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from sinks.clickhouse import connect
-from stream_app.broker import EmbeddedBroker
-from stream_app.rows import STATE_COLUMNS
-from stream_app.runner import kafka_bootstrap, run_file, run_worker
+from stream_app.jobs.run import kafka_bootstrap, run_file, run_worker
+from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.settings import Settings
+from stream_app.store.client import connect
+from stream_app.store.rows import STATE_COLUMNS
 
 A, B, C, OFFICE = "001.22.31.H53", "002.22.31.H53", "003.22.31.H53", "000.22.31.H53"
 TAX = "001.53.10.G12"

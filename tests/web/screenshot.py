@@ -13,11 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sinks.clickhouse import connect
-from stream_app.broker import EmbeddedBroker
-
-from .conftest import LiveWorker
-from .test_browser import LAUNCH_ARGS
+from stream_app.kafka.broker import EmbeddedBroker
+from stream_app.store.client import connect
+from tests.web.conftest import LiveWorker
+from tests.web.test_browser import LAUNCH_ARGS
 
 
 def main(store: Path, out: Path, dossier: str | None = None) -> None:

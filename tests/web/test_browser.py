@@ -17,8 +17,18 @@ from typing import Any, Iterator
 
 import pytest
 
-from .conftest import (
-    A, A2, B, B2, C, EXPECTED_UNITS, OFFICE, LiveWorker, copy_store, live_worker, query,
+from tests.web.conftest import (
+    A2,
+    B2,
+    EXPECTED_UNITS,
+    OFFICE,
+    A,
+    B,
+    C,
+    LiveWorker,
+    copy_store,
+    live_worker,
+    query,
 )
 
 # Installing chromium with apt-get, when needed, happens in the first test's set-up.

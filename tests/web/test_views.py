@@ -8,8 +8,22 @@ from typing import Iterator
 
 import pytest
 
-from .conftest import (
-    A, A2, AS_OF, B, B2, C, C1, EXPECTED_UNITS, OFFICE, LiveWorker, copy_store, get, get_json, live_worker, query,
+from tests.web.conftest import (
+    A2,
+    AS_OF,
+    B2,
+    C1,
+    EXPECTED_UNITS,
+    OFFICE,
+    A,
+    B,
+    C,
+    LiveWorker,
+    copy_store,
+    get,
+    get_json,
+    live_worker,
+    query,
 )
 
 pytestmark = pytest.mark.integration

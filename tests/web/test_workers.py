@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stream_app.broker import EmbeddedBroker
-
+from stream_app.kafka.broker import EmbeddedBroker
 from tests.integration.helpers import assigned, recorded_stacks, until
-
-from .conftest import C, LiveWorker, copy_store, get_json
+from tests.web.conftest import C, LiveWorker, copy_store, get_json
 
 pytestmark = pytest.mark.integration
 

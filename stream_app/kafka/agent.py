@@ -16,11 +16,10 @@ from typing import Any
 
 import faust
 
-from .pipeline import Pipeline
-from .processor import Record
-from .settings import Settings
-from .transport import RecordChunk
-
+from stream_app.core.pipeline import Pipeline
+from stream_app.core.processor import Record
+from stream_app.kafka.transport import RecordChunk
+from stream_app.settings import Settings
 
 TAKE_WITHIN_S = 0.01
 

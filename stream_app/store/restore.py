@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
-from .domain.alerts import AlertSpec
-from .domain.events import DossierEvent
-from .domain.history import FiredAlert
-from .rows import EVENT_COLUMNS, event_from_row
+from stream_app.domain.alerts import AlertSpec
+from stream_app.domain.events import DossierEvent
+from stream_app.domain.history import FiredAlert
+from stream_app.store.rows import EVENT_COLUMNS, event_from_row
 
 log = structlog.get_logger(__name__)
 

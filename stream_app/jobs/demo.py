@@ -20,9 +20,8 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.panel import Panel
 
-from sinks.clickhouse import redact
-
-from .settings import Settings
+from stream_app.settings import Settings
+from stream_app.store.client import redact
 
 console = Console()
 
@@ -33,10 +32,9 @@ SHOWN_ALERTS = 8
 
 
 def run_demo(settings: Settings, workdir: Path) -> int:
-    from replay.generate import generate
-
-    from .console import print_summary, progress_bar
-    from .runner import kafka_bootstrap, run_file
+    from stream_app.console import print_summary, progress_bar
+    from stream_app.jobs.run import kafka_bootstrap, run_file
+    from stream_app.replay.generate import generate
 
     workdir.mkdir(parents=True, exist_ok=True)
     store = (workdir / "clickhouse").resolve()
@@ -69,7 +67,7 @@ def run_demo(settings: Settings, workdir: Path) -> int:
     month = _last_full_month(DEMO_START, DEMO_MONTHS)
     console.print(f"\n[bold]Báo cáo tháng {month}[/] (monthly report)")
     try:
-        from .report import run_report
+        from stream_app.report import run_report
 
         run_report(settings, month=month, unit=None, fmt="table", out=None)
     except ImportError:

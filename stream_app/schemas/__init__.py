@@ -2,7 +2,7 @@
 turns raw bytes into an event or a dead letter (`schemas.parse`), and the exported
 JSON Schema (`schemas.export`, `dossier_event.schema.json`)."""
 
-from schemas.events import (
+from stream_app.schemas.events import (
     EVENT_MODELS,
     EVENT_TYPES,
     Concluded,
@@ -21,7 +21,7 @@ from schemas.events import (
     Withdrawn,
     event_fields,
 )
-from schemas.parse import (
+from stream_app.schemas.parse import (
     ERROR_CODES,
     INVALID_JSON,
     INVALID_TRANSITION,

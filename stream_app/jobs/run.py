@@ -20,22 +20,27 @@ from typing import Any, Callable, Iterator
 
 import structlog
 
-from replay.produce import Produced, produce_file
-from sinks.clickhouse import ClickHouseSink, connect, migrate
-from sinks.webhook import WebhookNotifier
-
-from .agents import register
-from .app import build_app
-from .broker import EmbeddedBroker, ensure_topics, kafka_client_config, wait_for_broker, while_broker_answers
-from .domain.calendar import OfficeHours, WorkingCalendar
-from .domain.catalog import Catalog
-from .domain.directory import Directory
-from .domain.dossier import Rules
-from .pipeline import Pipeline, ProcessingFailed
-from .processor import Processor
-from .restore import StoreReader
-from .rows import TABLE_COLUMNS
-from .settings import Settings
+from stream_app.core.pipeline import Pipeline, ProcessingFailed
+from stream_app.core.processor import Processor
+from stream_app.domain.calendar import OfficeHours, WorkingCalendar
+from stream_app.domain.catalog import Catalog
+from stream_app.domain.directory import Directory
+from stream_app.domain.dossier import Rules
+from stream_app.kafka.agent import register
+from stream_app.kafka.app import build_app
+from stream_app.kafka.broker import (
+    EmbeddedBroker,
+    ensure_topics,
+    kafka_client_config,
+    wait_for_broker,
+    while_broker_answers,
+)
+from stream_app.kafka.producer import Produced, produce_file
+from stream_app.notify.webhooks import WebhookNotifier
+from stream_app.settings import Settings
+from stream_app.store.client import ClickHouseSink, connect, migrate
+from stream_app.store.restore import StoreReader
+from stream_app.store.rows import TABLE_COLUMNS
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +122,7 @@ class Stack:
         self.app = build_app(settings, bootstrap)
         register(self.app, settings, self.pipeline)
         if settings.web_enabled:
-            from .web import register_views
+            from stream_app.web import register_views
 
             register_views(self.app, self)
 

@@ -27,8 +27,8 @@ from typing import Any, Awaitable, TypeVar
 
 import structlog
 
-from .logs import scrub
-from .settings import Settings
+from stream_app.logs import scrub
+from stream_app.settings import Settings
 
 log = structlog.get_logger(__name__)
 

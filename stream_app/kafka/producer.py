@@ -29,9 +29,8 @@ from typing import Any, Callable
 import structlog
 from kafka import KafkaProducer
 
-from schemas.parse import SCHEMA_ERROR, DeadLetter
-
-from .source import peek, read_lines
+from stream_app.replay.source import peek, read_lines
+from stream_app.schemas.parse import SCHEMA_ERROR, DeadLetter
 
 log = structlog.get_logger(__name__)
 

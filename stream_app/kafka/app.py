@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import faust
 
-from .settings import Settings
-from .transport import SCHEME
-from .transport import register as register_transport
+from stream_app.kafka.transport import SCHEME
+from stream_app.kafka.transport import register as register_transport
+from stream_app.settings import Settings
 
 
 def build_app(settings: Settings, bootstrap: str) -> faust.App:
@@ -37,7 +37,7 @@ def build_app(settings: Settings, bootstrap: str) -> faust.App:
         topic_allow_declare=True,
         topic_disable_leader=True,
         processing_guarantee="at_least_once",
-        Monitor="stream_app.monitor:LeanMonitor",
+        Monitor="stream_app.kafka.monitor:LeanMonitor",
         **kwargs,
     )
 

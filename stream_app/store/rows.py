@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schemas.parse import DeadLetter
-
-from .domain.alerts import AlertSpec
-from .domain.causes import overdue_cause, overdue_unit
-from .domain.dossier import Rules
-from .domain.events import DossierEvent
-from .domain.history import DossierHistory
+from stream_app.domain.alerts import AlertSpec
+from stream_app.domain.causes import overdue_cause, overdue_unit
+from stream_app.domain.dossier import Rules
+from stream_app.domain.events import DossierEvent
+from stream_app.domain.history import DossierHistory
+from stream_app.schemas.parse import DeadLetter
 
 EVENT_COLUMNS = (
     "event_id", "dossier_id", "event_type", "occurred_at", "agency_code", "procedure_code",

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, get_args
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.events import EVENT_TYPES, Event
+from stream_app.schemas.events import EVENT_TYPES, Event
 
 ErrorCode = Literal[
     "invalid_json",

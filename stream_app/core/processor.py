@@ -28,16 +28,15 @@ from typing import Any, Callable, Iterable, Protocol
 import structlog
 from kafka.partitioner.default import murmur2
 
-from schemas.parse import DeadLetter, parse_event
-
-from .cold import ColdHistories
-from .domain.alerts import AlertSpec
-from .domain.directory import Directory
-from .domain.dossier import Rules
-from .domain.events import DossierEvent
-from .domain.history import DUPLICATE, DossierHistory, FiredAlert
-from .domain.messages import render
-from .rows import alert_row, dead_letter_row, event_row, state_row
+from stream_app.core.resting import ColdHistories
+from stream_app.domain.alerts import AlertSpec
+from stream_app.domain.directory import Directory
+from stream_app.domain.dossier import Rules
+from stream_app.domain.events import DossierEvent
+from stream_app.domain.history import DUPLICATE, DossierHistory, FiredAlert
+from stream_app.domain.messages import render
+from stream_app.schemas.parse import DeadLetter, parse_event
+from stream_app.store.rows import alert_row, dead_letter_row, event_row, state_row
 
 log = structlog.get_logger(__name__)
 

@@ -32,14 +32,37 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from replay.province import (
-    BRANCH, BRANCH_MIX, DEFAULT_TRANSFER, GIVEN_NAMES, HABITS, MIDDLE_NAMES, OFFICE, OFFICE_MIX,
-    ONLINE_DAY_OFF, ONLINE_HOUR, ONLINE_PAYMENT, PERSONAL_SHARE, REJECTED, SEASON, SECOND_APOLOGY,
-    SENT_BACK, SUPPLEMENT_ABANDONED, SURNAMES, TAX_HABITS, TAX_SHARE, TO_BRANCH, TO_OFFICE,
-    UNLISTED_PROCEDURE, UNLISTED_SHARE, WEEKDAY, WITHDRAWN, load_units,
-)
 from stream_app.domain.calendar import TZ, WorkingCalendar
 from stream_app.domain.catalog import Catalog
+from stream_app.replay.province import (
+    BRANCH,
+    BRANCH_MIX,
+    DEFAULT_TRANSFER,
+    GIVEN_NAMES,
+    HABITS,
+    MIDDLE_NAMES,
+    OFFICE,
+    OFFICE_MIX,
+    ONLINE_DAY_OFF,
+    ONLINE_HOUR,
+    ONLINE_PAYMENT,
+    PERSONAL_SHARE,
+    REJECTED,
+    SEASON,
+    SECOND_APOLOGY,
+    SENT_BACK,
+    SUPPLEMENT_ABANDONED,
+    SURNAMES,
+    TAX_HABITS,
+    TAX_SHARE,
+    TO_BRANCH,
+    TO_OFFICE,
+    UNLISTED_PROCEDURE,
+    UNLISTED_SHARE,
+    WEEKDAY,
+    WITHDRAWN,
+    load_units,
+)
 
 DEFAULT_START = date(2023, 10, 1)  # late 2023: the province saw 17.8-20.7 % late
 DEFAULT_DOSSIERS_PER_MONTH = 6_000  # a ~1 M-people province: 60-100 thousand a year
@@ -637,7 +660,13 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
     if not enabled:
         yield lambda: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=False) as bar:

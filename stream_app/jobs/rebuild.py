@@ -32,15 +32,14 @@ from typing import Any, Callable
 import orjson
 import structlog
 
-from replay.export import event_object, stored_events
-from sinks.clickhouse import check_identifier, connect, migrate
-
-from .domain.directory import Directory
-from .processor import Outbox, Processor, Record
-from .rebuild_diff import Changes, diff
-from .rows import ALERT_COLUMNS, STATE_COLUMNS
-from .runner import load_rules
-from .settings import Settings
+from stream_app.core.processor import Outbox, Processor, Record
+from stream_app.domain.directory import Directory
+from stream_app.jobs.rebuild_diff import Changes, diff
+from stream_app.jobs.run import load_rules
+from stream_app.replay.export import event_object, stored_events
+from stream_app.settings import Settings
+from stream_app.store.client import check_identifier, connect, migrate
+from stream_app.store.rows import ALERT_COLUMNS, STATE_COLUMNS
 
 log = structlog.get_logger(__name__)
 

@@ -73,7 +73,7 @@ def migrate(client: Any, database: str) -> list[str]:
     done = {r[0] for r in client.query(f"SELECT version FROM {db}.schema_migrations").result_rows}
     applied = []
     files = sorted(
-        (f for f in resources.files("sinks").joinpath("migrations").iterdir() if f.name.endswith(".sql")),
+        (f for f in resources.files("stream_app.store").joinpath("migrations").iterdir() if f.name.endswith(".sql")),
         key=lambda f: f.name,
     )
     for f in files:

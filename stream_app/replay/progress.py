@@ -12,12 +12,20 @@ from datetime import datetime
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from .session import Progress as ProgressFn
-from .session import ReplayResult
+from stream_app.jobs.replay import Progress as ProgressFn
+from stream_app.jobs.replay import ReplayResult
 
 _STAGES = {"produce": "producing", "process": "processing"}
 

@@ -22,8 +22,15 @@ from typing import Any, Iterator
 
 import orjson
 
-from .export import Cursor, Selection, count_stored, event_object, parquet_objects, stored_events
-from .source import read_lines
+from stream_app.replay.export import (
+    Cursor,
+    Selection,
+    count_stored,
+    event_object,
+    parquet_objects,
+    stored_events,
+)
+from stream_app.replay.source import read_lines
 
 
 @dataclass(frozen=True, slots=True)

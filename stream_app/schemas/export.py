@@ -1,7 +1,7 @@
 """Write the JSON Schema of `Event` for the provincial system's developers.
 
-`python -m schemas.export [--out PATH]` (or `make schema`) regenerates
-`schemas/dossier_event.schema.json`, which is kept in the repository; a test fails
+`python -m stream_app.schemas.export [--out PATH]` (or `make schema`) regenerates
+`stream_app/schemas/dossier_event.schema.json`, which is kept in the repository; a test fails
 when the committed file and a fresh export differ, so the published schema cannot
 drift from the models.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from schemas.events import Event
+from stream_app.schemas.events import Event
 
 SCHEMA_PATH = Path(__file__).with_name("dossier_event.schema.json")
 
@@ -41,7 +41,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m schemas.export", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m stream_app.schemas.export", description=__doc__)
     parser.add_argument("--out", type=Path, default=SCHEMA_PATH,
                         help=f"where to write the schema (default: {SCHEMA_PATH})")
     args = parser.parse_args(argv)

@@ -16,11 +16,10 @@ from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, KeysView
 
-from .domain.alerts import AlertSpec
-from .domain.dossier import Rules
-from .domain.events import DossierEvent
-from .domain.history import DossierHistory, FiredAlert
-
+from stream_app.domain.alerts import AlertSpec
+from stream_app.domain.dossier import Rules
+from stream_app.domain.events import DossierEvent
+from stream_app.domain.history import DossierHistory, FiredAlert
 
 _FIELDS = tuple(f.name for f in fields(DossierEvent))
 _SPEC_FIELDS = tuple(f.name for f in fields(AlertSpec))

@@ -24,9 +24,9 @@ from typing import IO, Any, Callable, Iterator
 
 import orjson
 
-from sinks.clickhouse import check_identifier
 from stream_app.domain.events import OWN_FIELDS
-from stream_app.rows import EVENT_COLUMNS
+from stream_app.store.client import check_identifier
+from stream_app.store.rows import EVENT_COLUMNS
 
 CHUNK = 50_000
 TIME_FIELDS = frozenset({"occurred_at", "source_due_at", "new_due_at"})

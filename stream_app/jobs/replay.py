@@ -39,10 +39,10 @@ import structlog
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
-from .feed import Item
-from .pace import Pacer
-from .produce import max_record_bytes, too_large
-from .resume import Checkpoint, Ledger, Sent, acknowledged
+from stream_app.kafka.producer import max_record_bytes, too_large
+from stream_app.replay.feed import Item
+from stream_app.replay.pace import Pacer
+from stream_app.replay.resume import Checkpoint, Ledger, Sent, acknowledged
 
 log = structlog.get_logger(__name__)
 
@@ -184,7 +184,7 @@ class _Offsets:
 
 def _raise_if_broken(pipeline: Any, stop: threading.Event) -> None:
     """A batch failed in the worker (a bug): stop producing and stop the replay with its error."""
-    from stream_app.runner import raise_if_broken
+    from stream_app.jobs.run import raise_if_broken
 
     if pipeline.failure is not None:
         stop.set()
@@ -203,7 +203,7 @@ async def embedded(
     on_alert: Callable[[dict[str, Any]], None] | None = None,
 ) -> ReplayResult:
     """Replay through an in-process worker on the (embedded) broker; return when all is flushed."""
-    from stream_app.runner import Stack, Summary
+    from stream_app.jobs.run import Stack, Summary
 
     stop = stop or threading.Event()
     result = ReplayResult(resumed=checkpoint.resumed, checkpoint=checkpoint.path, done=checkpoint.done,

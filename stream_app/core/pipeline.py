@@ -23,11 +23,10 @@ from typing import Any, Awaitable, Callable
 import orjson
 import structlog
 
-from sinks.clickhouse import ClickHouseSink
-from sinks.webhook import Delivery, WebhookNotifier, WebhookOutbox
-
-from .processor import Outbox, Processor, Record
-from .rows import alert_message
+from stream_app.core.processor import Outbox, Processor, Record
+from stream_app.notify.webhooks import Delivery, WebhookNotifier, WebhookOutbox
+from stream_app.store.client import ClickHouseSink
+from stream_app.store.rows import alert_message
 
 log = structlog.get_logger(__name__)
 
