@@ -110,7 +110,7 @@ async def _live(bootstrap: str, work: Path, n: int, spread_s: float, tax_limit_d
                 timeout_s: float, profile: str | None) -> dict[str, Any]:
     from aiokafka import AIOKafkaProducer
 
-    from stream_app.kafka.broker import ensure_topics
+    from stream_app.kafka.admin import ensure_topics
     from stream_app.settings import Settings
 
     work.mkdir(parents=True, exist_ok=True)

@@ -95,14 +95,16 @@ def produce_source(bootstrap: str, path: Path, partitions: int) -> dict[int, int
     """The file into the baselines' topic; the end offset of every partition (as produced)."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from stream_app.kafka.producer import produce_file
+    from stream_app.kafka.producer import produce
+    from stream_app.replay.feed import FileFeed
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-admin")
     try:
         admin.create_topics([NewTopic(SOURCE_TOPIC, partitions, 1)])
     finally:
         admin.close()
-    produced = produce_file(path, bootstrap=bootstrap, topic=SOURCE_TOPIC)
+    feed = FileFeed(path)
+    produced = produce(feed.items(), name=feed.name, bootstrap=bootstrap, topic=SOURCE_TOPIC)
     return {p: off + 1 for p, off in sorted(produced.last_offsets.items())}
 
 

@@ -9,8 +9,8 @@
   first dossiers' rows (exactly the rows the worker's sink writes: events,
   dossier_state, stream_progress) go to a chDB store for the restore
   measurement — the processor without Kafka.
-- `measure_restore`: what `run` and `worker` do at start (StoreReader.active_ids,
-  load, Processor.restore), timed step by step in a fresh process, with the RSS
+- `measure_restore`: what `run` and `worker` do at start (Restorer.active_ids,
+  dossiers, Processor.restore), timed step by step in a fresh process, with the RSS
   it leaves.
 - `measure_monthly_report`: a store of N events built in SQL (INSERT … SELECT FROM
   numbers()): N/5 dossiers over three years of ten units, five events each, with
@@ -43,22 +43,23 @@ STEP = timedelta(milliseconds=40)
 BATCH = 2000  # the worker's default batch size
 
 
-def _processor(loader: Any = None, watermark: datetime | None = None) -> Any:
+def _processor(restorer: Any = None, watermark: datetime | None = None) -> Any:
+    from stream_app.clock import utc_now
     from stream_app.core.processor import Processor
-    from stream_app.domain.directory import Directory
-    from stream_app.jobs.run import load_rules, utc_now
+    from stream_app.jobs.rules import load_directory, load_rules
+    from stream_app.kafka.producer import partitioner
     from stream_app.settings import Settings
 
     settings = Settings()
     rules = load_rules(settings)
-    return Processor(rules, Directory.load(rules.catalog), partitions=settings.partitions,
-                     lateness=settings.allowed_lateness, now=utc_now, loader=loader, watermark=watermark,
-                     hot_limit=settings.hot_dossiers)
+    return Processor(rules, load_directory(rules), partitions=settings.partitions,
+                     lateness=settings.allowed_lateness, now=utc_now, partitioner=partitioner(settings.partitions),
+                     restorer=restorer, watermark=watermark, hot_limit=settings.hot_dossiers)
 
 
 def open_dossier_batches(k: int, partition_of: Any, first: int = 0) -> Iterator[list[Any]]:
     """`received` records of K distinct dossiers (numbered from `first`), in batches."""
-    from stream_app.core.processor import Record
+    from stream_app.core.output import Record
 
     offsets: dict[int, int] = {}
     for lo in range(first, first + k, BATCH):
@@ -133,8 +134,11 @@ def write_store(processor: Any, store: Path, dossiers: int) -> dict[str, int]:
     """The sink's rows for the first `dossiers` dossiers held by `processor`, into a fresh chDB store."""
 
     from stream_app.settings import Settings
-    from stream_app.store.client import ClickHouseSink, connect, migrate
+    from stream_app.store.client import connect
+    from stream_app.store.migrate import migrate
+    from stream_app.domain.snapshot import snapshot
     from stream_app.store.rows import TABLE_COLUMNS, event_row, state_row
+    from stream_app.store.writer import ClickHouseSink
 
     settings = Settings()
     client = connect(f"chdb://{store}")
@@ -147,7 +151,7 @@ def write_store(processor: Any, store: Path, dossiers: int) -> dict[str, int]:
         for lo in range(0, len(histories), 50_000):
             chunk = histories[lo:lo + 50_000]
             events = [event_row(ev, now) for h in chunk for ev in h.events]
-            states = [state_row(h, processor.rules, now) for h in chunk]
+            states = [state_row(snapshot(h, processor.rules), now) for h in chunk]
             sink.add("events", events)
             sink.add("dossier_state", states)
             sink.flush()
@@ -164,19 +168,19 @@ def measure_restore(store: str) -> dict[str, Any]:
     """Restore every active dossier from the store, as `run` and `worker` do at start."""
     from stream_app.settings import Settings
     from stream_app.store.client import connect
-    from stream_app.store.restore import StoreReader
+    from stream_app.store.restore import Restorer
 
     client = connect(f"chdb://{store}")
     try:
         client.query("SELECT 1")  # the engine's own start-up is not the restore's
         before = settled_rss()
         t0 = time.perf_counter()
-        reader = StoreReader(client, Settings().database)
-        ids = reader.active_ids()
+        restorer = Restorer(client, Settings().database)
+        ids = restorer.active_ids()
         t1 = time.perf_counter()
-        loaded = reader.load(ids)
+        loaded = restorer.dossiers(ids)
         t2 = time.perf_counter()
-        processor = _processor(loader=reader, watermark=reader.watermark())
+        processor = _processor(restorer=restorer, watermark=restorer.watermark())
         processor.restore(loaded)
         t3 = time.perf_counter()
         del loaded
@@ -256,7 +260,8 @@ def measure_monthly_report(store: str, *, events: int = 10_000_000, month: str =
     from datetime import date
 
     from stream_app.settings import Settings
-    from stream_app.store.client import connect, migrate
+    from stream_app.store.client import connect
+    from stream_app.store.migrate import migrate
 
     db = Settings().database
     client = connect(f"chdb://{store}")

@@ -31,7 +31,7 @@ def measure_scale_out(bootstrap: str, events_file: str, work: str, *, partitions
     for n in counts:
         settings = Settings(clickhouse=f"chdb://{work}/store-{n}", topic_prefix=f"bench.scale{n}.",
                             app_id=f"bench-scale-{n}", partitions=partitions)
-        from stream_app.kafka.broker import ensure_topics
+        from stream_app.kafka.admin import ensure_topics
 
         ensure_topics(bootstrap, settings)
         producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024)
@@ -57,7 +57,7 @@ def _key(line: bytes) -> bytes | None:
 def _consume(settings: Any, bootstrap: str, n: int, total: int) -> dict[str, Any]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from stream_app.jobs.run import run_worker
+    from stream_app.jobs.worker import run_worker
 
     clock = datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=7)))  # before every event: no wall-clock timers
     loops: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []

@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a clear message and a non-zero exit, never a hang
-        from stream_app.kafka.broker import BrokerUnavailable
+        from stream_app.kafka.admin import BrokerUnavailable
 
         if isinstance(exc, (BrokerUnavailable, ConnectionError, FileNotFoundError, ValueError)):
             log.error("command.failed", command=args.command, error=type(exc).__name__, detail=str(exc))
@@ -185,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.console import print_summary, progress_bar
-    from stream_app.jobs.run import kafka_bootstrap, run_file
+    from stream_app.jobs.run import run_file
+    from stream_app.jobs.stack import kafka_bootstrap
 
     if not args.events.exists():
         raise FileNotFoundError(f"events file not found: {args.events}")
@@ -206,7 +207,7 @@ async def _or_exit(command: str, job: Any) -> Any:
     closed ClickHouse, and nothing that is not in ClickHouse was acknowledged.
     """
     from stream_app.core.pipeline import ProcessingFailed
-    from stream_app.kafka.broker import BrokerUnavailable
+    from stream_app.kafka.admin import BrokerUnavailable
 
     try:
         return await job
@@ -234,7 +235,8 @@ def _describe(stats: Any) -> str:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from stream_app.jobs.run import kafka_bootstrap, run_worker, wall_clock
+    from stream_app.jobs.stack import kafka_bootstrap
+    from stream_app.jobs.worker import run_worker, wall_clock
 
     async def main_async(bootstrap: str) -> None:
         stop = asyncio.Event()
@@ -249,14 +251,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from stream_app.jobs.demo import run_demo
+    from stream_app.demo import run_demo
 
     logs.configure(settings.log_format, "WARNING")  # the story, not the plumbing
     return run_demo(settings, args.workdir)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from stream_app.report import run_report
+    from stream_app.jobs.report import run_report
 
     return run_report(settings, month=args.month, unit=args.unit, fmt=args.format, out=args.out)
 
@@ -264,14 +266,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     import threading
 
-    from stream_app.console import print_summary
+    from stream_app.console import print_replay, print_summary, replay_progress
     from stream_app.jobs import replay as session
-    from stream_app.jobs.run import kafka_bootstrap
-    from stream_app.kafka.broker import ensure_topics, kafka_client_config
+    from stream_app.jobs.stack import kafka_bootstrap
+    from stream_app.kafka.admin import ensure_topics
+    from stream_app.kafka.security import client_config
     from stream_app.replay.export import Selection
     from stream_app.replay.feed import FileFeed, StoreFeed, preread
     from stream_app.replay.pace import Pacer
-    from stream_app.replay.progress import print_replay, replay_progress
     from stream_app.replay.resume import Checkpoint, checkpoint_key
     from stream_app.store.client import connect, redact
 
@@ -309,7 +311,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
                 if settings.broker:
                     ensure_topics(bootstrap, settings)  # an auto-created topic may have the wrong partition count
                     result = session.to_cluster(feed, bootstrap=bootstrap, topic=settings.events_topic, pacer=pacer,
-                                                checkpoint=checkpoint, client_config=kafka_client_config(settings),
+                                                checkpoint=checkpoint, client_config=client_config(settings),
                                                 stop=stop, on_progress=progress)
                 else:
                     result = asyncio.run(_or_exit(args.command, session.embedded(
@@ -344,9 +346,8 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from stream_app.console import progress_bar
+    from stream_app.console import print_rebuild, print_rebuilds, progress_bar
     from stream_app.jobs import rebuild as rb
-    from stream_app.jobs.rebuild_diff import print_rebuild, print_rebuilds
 
     if args.list:
         print_rebuilds(rb.listing(settings))

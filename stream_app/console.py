@@ -1,19 +1,33 @@
-"""Terminal output for people: progress bars and run summaries (rich)."""
+"""Terminal output for people (rich): progress bars and the summaries of run, replay and rebuild.
+
+Progress goes to stderr and disappears when the job ends; summaries go to stdout.
+A replay's bar shows its rate, its ETA (rich's own speed estimate over the last
+seconds, so a paced replay shows its pace) and the event time reached.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from datetime import datetime
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+from stream_app.jobs.rebuild_diff import Changes
+from stream_app.jobs.replay import Progress as ReplayProgress
+from stream_app.jobs.replay import ReplayResult
 
 console = Console(stderr=True)
 out = Console()
@@ -54,4 +68,110 @@ def print_summary(summary: object) -> None:
     table.add_row("as of", s.as_of.isoformat() if s.as_of else "—")
     table.add_row("elapsed", f"{s.elapsed_s:.1f} s")
     table.add_row("events/s", f"{s.rate:,.0f}")
+    out.print(table)
+
+
+# ------------------------------------------------------------------ replay
+_STAGES = {"produce": "producing", "process": "processing"}
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} ev/s", style="progress.data.speed")
+
+
+@contextlib.contextmanager
+def replay_progress(enabled: bool = True) -> Iterator[ReplayProgress | None]:
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[at]}"),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int | None, at: datetime | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total, at="")
+            fields = {"at": f"at {at:%Y-%m-%d %H:%M}"} if at is not None else {}
+            bar.update(tasks[stage], completed=done, total=total, **fields)
+
+        yield update
+
+
+def print_replay(result: ReplayResult, source: str, speed: float | None, *, target: str) -> None:
+    table = Table(title="dossier-stream replay", show_header=False)
+    table.add_row("source", source)
+    table.add_row("into", target)
+    table.add_row("speed", "max" if speed is None else f"×{speed:g}")
+    if result.resumed:
+        table.add_row("resumed after", f"{result.done_before:,} records done before")
+    table.add_row("records sent", f"{result.sent:,}")
+    if result.skipped:
+        table.add_row("unreadable lines skipped (selection)", f"{result.skipped:,}")
+    table.add_row("complete", "yes" if result.complete else "no — continue with --resume")
+    table.add_row("elapsed", f"{result.elapsed_s:.1f} s")
+    table.add_row("records/s", f"{result.rate:,.0f}")
+    if result.checkpoint is not None:
+        table.add_row("checkpoint", str(result.checkpoint))
+    out.print(table)
+
+
+# ----------------------------------------------------------------- rebuild
+def _t(v: Any) -> str:
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M")
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "—" if v is None else str(v)
+
+
+def print_rebuild(result: Any, show: int = 20) -> None:
+    """The rebuild's summary and the first `show` changes of each kind (rebuild.RebuildResult)."""
+    c: Changes = result.changes
+    head = Table(title="dossier-stream rebuild", show_header=False)
+    head.add_row("events replayed", f"{result.events:,} ({result.rate:,.0f}/s)")
+    head.add_row("dossiers", f"{result.dossiers:,}")
+    head.add_row("as of", result.as_of.isoformat() if result.as_of else "—")
+    if result.refused:
+        head.add_row("events refused by the new rules", f"{result.refused:,}")
+    head.add_row("dossiers changed", f"{len(c.dossier_ids):,}")
+    head.add_row("alerts added / retracted", f"{len(c.alerts_added):,} / {len(c.alerts_retracted):,}")
+    head.add_row("monthly figures changed", f"{len(c.monthly):,}")
+    if result.switched:
+        head.add_row("switched", f"{result.database} now has the rebuilt tables; the previous ones are kept in "
+                                 f"{result.kept} (drop: dossier-stream rebuild --drop {result.kept}; "
+                                 f"undo: --revert {result.kept})")
+    else:
+        head.add_row("switched", "no (dry run)")
+    head.add_row("elapsed", f"{result.elapsed_s:.1f} s")
+    out.print(head)
+    sections = [
+        ("dossiers: due time or classification moved", ("dossier", "column", "before", "after"),
+         [(m.dossier_id, m.column, _t(m.old), _t(m.new)) for m in c.dossiers]),
+        ("alerts added", ("kind", "dossier", "fires at"),
+         [(a.kind, a.dossier_id, _t(a.fires_at)) for a in c.alerts_added]),
+        ("alerts retracted", ("kind", "dossier", "fires at"),
+         [(a.kind, a.dossier_id, _t(a.fires_at)) for a in c.alerts_retracted]),
+        ("monthly figures", ("month", "unit", "figure", "before", "after"),
+         [(f.month.strftime("%Y-%m"), f.unit, f.column, _t(f.old), _t(f.new)) for f in c.monthly]),
+    ]
+    for title, columns, rows in sections:
+        if not rows:
+            continue
+        table = Table(title=f"{title} ({len(rows):,})" + (f", first {show}" if len(rows) > show else ""))
+        for col in columns:
+            table.add_column(col)
+        for row in rows[:show]:
+            table.add_row(*row)
+        out.print(table)
+
+
+def print_rebuilds(rows: list[tuple[str, int, int, str]]) -> None:
+    table = Table(title="kept rebuild databases")
+    for col in ("database", "events", "dossiers", "holds"):
+        table.add_column(col)
+    for name, events, dossiers, note in rows:
+        table.add_row(name, f"{events:,}", f"{dossiers:,}", note)
     out.print(table)

@@ -1,15 +1,18 @@
-"""The worker's glue: processor → ClickHouse → Kafka topics, then acknowledge.
+"""The worker's commit: processor → store → topics → webhooks, then acknowledge.
 
-`Pipeline.handle(records)` runs one batch through the processor (in a
-single-thread executor, which also owns every chDB call, so state has one
-writer and the event loop keeps heart-beating), writes the rows, sends the
-alerts and dead letters to their topics, and only then returns — the Faust
-agent acknowledges the batch after that, so offsets never pass unwritten rows.
-A failing ClickHouse write is retried with backoff until it succeeds: the
-outage is logged once when it starts and once when it ends. Webhooks go
-through an outbox in ClickHouse (`sinks.webhook`): written before the batch's
-rows, posted after the Kafka sends; what a stopped worker left pending is
-posted first thing when the pipeline next commits.
+`Pipeline.handle(records)` runs one batch through the processor, in a
+single-thread executor that also owns every store call (chDB allows one
+writer per process; state has one writer; the event loop keeps heart-beating),
+and commits what it produced in numbered steps (`_commit`). Only then does it
+return, and the Kafka agent acknowledges the batch after that, so offsets
+never pass unwritten rows. A failing store write is retried with backoff until
+it succeeds: the outage is logged once when it starts and once when it ends.
+What a stopped worker left pending in the outbox is posted first thing when
+the pipeline next commits.
+
+Every collaborator comes in through the constructor, as a port
+(`core.ports`): the store, the publisher, the notifier; the clock and the
+partitions this worker owns come with the processor and the job.
 """
 
 from __future__ import annotations
@@ -18,30 +21,20 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
-import orjson
 import structlog
 
-from stream_app.core.processor import Outbox, Processor, Record
-from stream_app.notify.webhooks import Delivery, WebhookNotifier, WebhookOutbox
-from stream_app.store.client import ClickHouseSink
-from stream_app.store.rows import alert_message
+from stream_app.core.output import Output, Record
+from stream_app.core.ports import BatchStore, Delivery, Notifier, Publisher
+from stream_app.core.processor import Processor
 
 log = structlog.get_logger(__name__)
 
-# The order of a batch's writes: a crash may fall between two of them. Events are the
-# truth a restart reads back (a replayed event found there is a duplicate); the rows
-# derived from them (states, alerts, retractions) must never be ahead of them, or a
-# restart would act on alerts whose events it does not have (raising or retracting
-# them again); the watermark goes last: every timer before it has fired and is written.
-# Derived rows that a crash left behind are recomputed when the dossier is restored.
-# (The webhook outbox is written before all of them.)
-WRITE_ORDER = ("dead_letters", "events", "dossier_state", "alerts", "stream_progress")
 # Webhook deliveries are recorded this many at a time: the most a crash can repeat.
 DELIVERY_CHUNK = 64
 
-Send = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]] | None], Awaitable[Any]]
+AlertCallback = Callable[[dict[str, Any]], None]
 
 
 class ProcessingFailed(RuntimeError):
@@ -52,39 +45,41 @@ class Pipeline:
     def __init__(
         self,
         processor: Processor,
-        sink: ClickHouseSink,
+        store: BatchStore,
+        publisher: Publisher | None = None,
         *,
-        alerts_topic: str,
-        dlq_topic: str,
-        webhooks: WebhookNotifier | None = None,
+        notifier: Notifier | None = None,
+        on_alert: AlertCallback | None = None,
+        owned: Callable[[], list[int]] | None = None,
         max_backoff_s: float = 30.0,
     ) -> None:
         self.processor = processor
-        self.sink = sink
-        self.alerts_topic = alerts_topic
-        self.dlq_topic = dlq_topic
-        self.webhooks = webhooks
+        self.store = store
+        self.publisher = publisher
+        self.notifier = notifier
+        self.on_alert = on_alert
+        # The partitions this worker owns (a live worker sharing them with others): the
+        # watermark it persists is theirs. None: all of them (a replay).
+        self.owned = owned
         self.max_backoff_s = max_backoff_s
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")
-        self.send: Send | None = None  # set by the Faust adapter
         self.positions: dict[int, int] = {}  # partition -> next offset to process
         self.processed = 0
-        self.alerts_sent: list[dict[str, Any]] = []
-        self.on_alert: Callable[[dict[str, Any]], None] | None = None
         self._saved_watermark: datetime | None = processor.resumed_watermark  # never persist a lower one
-        self.outbox = WebhookOutbox(sink.client, sink.db) if webhooks is not None else None
         self._started = False
         self._lock = asyncio.Lock()
-        # The partitions this worker owns (set by a live worker sharing them with others):
-        # the watermark it persists is theirs. None: all of them (a replay).
-        self.partitions: Callable[[], list[int]] | None = None
         self.batch_done = asyncio.Event()  # set after every handled batch (the live worker waits on it)
         # A batch that raised (never acknowledged): the job stops with its error instead of
-        # Faust restarting the agent on the next records (see runner.raise_if_broken).
+        # Faust restarting the agent on the next records (see jobs.until.raise_if_broken).
         self.failure: BaseException | None = None
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking call in the executor that owns the processor and the store."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def reached(self, ends: dict[int, int]) -> bool:
+        """Has every partition been processed up to (not including) its end offset?"""
+        return all(self.positions.get(p, 0) >= end for p, end in ends.items())
 
     async def handle(self, records: list[Record]) -> None:
         if self.failure is not None:  # Faust restarts a crashed agent: it must not carry on past the failure
@@ -118,42 +113,40 @@ class Pipeline:
         if self._started:
             return
         self._started = True
-        if self.outbox is None or self.webhooks is None:
+        if self.notifier is None:
             return
-        pending = await self._until_done(self.outbox.pending)
+        pending = await self._until_done(self.store.pending_deliveries)
         if pending:
             log.warning("webhook.redelivering", deliveries=len(pending))
             posted = await self._deliver(pending)
             if posted < len(pending):  # their URL is no longer configured: they stay pending
                 log.warning("webhook.unconfigured_endpoint", deliveries=len(pending) - posted)
 
-    async def _commit(self, out: Outbox, force_progress: bool = False) -> None:
+    async def _commit(self, out: Output, force_progress: bool = False) -> None:
+        """1. stage the rows, the outbox's deliveries and the progress; 2. write them in
+        the store's commit order; 3. publish alerts and dead letters; 4. post webhooks
+        and mark them; 5. tell the job about the alerts."""
         await self.start()
-        sink = self.sink
-        messages = [alert_message(row) for row in out.alerts]
-        deliveries = self.webhooks.deliveries(messages) if self.webhooks is not None else []
-        if self.outbox is not None and deliveries:
-            self.outbox.add(deliveries)
-        sink.add("events", out.events)
-        sink.add("dead_letters", out.dead_letters)
-        sink.add("dossier_state", out.state_rows)
-        sink.add("alerts", out.alerts)
-        mark = self.processor.low_watermark(self.partitions() if self.partitions is not None else None)
-        if mark is not None and (force_progress or self._saved_watermark is None or mark > self._saved_watermark):
-            sink.add("stream_progress", [["watermark", mark, self.processor.now()]])
-        if sink.pending or deliveries:
-            await self._until_done(self._write)
+        messages = [a.as_json() for a in out.alerts]
+        deliveries = self.notifier.deliveries(messages) if self.notifier is not None else []
+        mark = self.processor.low_watermark(self.owned() if self.owned is not None else None)
+        saved = self._saved_watermark
+        progress = mark if mark is not None and (force_progress or saved is None or mark > saved) else None
+        if out or progress is not None or deliveries:
+            await self.call(self.store.stage, out, progress, deliveries)
+            await self._until_done(self.store.flush)
             self._saved_watermark = mark
-        await self._publish(out, messages, deliveries)
-
-    def _write(self) -> None:
-        # The outbox first: an alert row must never be in the store without its delivery row.
-        if self.outbox is not None:
-            self.outbox.flush()
-        self.sink.flush(WRITE_ORDER)
+        if self.publisher is not None:
+            await self.publisher.publish(messages, out.dead_letters)
+        if messages:
+            if self.notifier is not None:
+                await self._deliver(await self._until_done(self.store.undelivered, deliveries))
+            if self.on_alert is not None:
+                for msg in messages:
+                    self.on_alert(msg)
 
     async def _until_done(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a ClickHouse call in the executor until it succeeds; log an outage once."""
+        """Run a store call in the executor until it succeeds; log an outage once."""
         delay, failing_since = 0.5, None
         while True:
             try:
@@ -164,37 +157,19 @@ class Pipeline:
             except Exception as exc:  # any failure: keep the rows, wait, retry
                 if failing_since is None:
                     failing_since = time.monotonic()
-                    log.error("sink.outage", error=type(exc).__name__, detail=str(exc)[:200], pending=self.sink.pending)
+                    log.error("sink.outage", error=type(exc).__name__, detail=str(exc)[:200],
+                              pending=self.store.pending)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)
 
-    async def _publish(self, out: Outbox, messages: list[dict[str, Any]], deliveries: list[Delivery]) -> None:
-        if self.send is not None:
-            futures = []
-            for dl in out.dlq:
-                headers = [("error_code", dl.error_code.encode()), ("error_detail", dl.error_detail.encode()),
-                           ("source", dl.source.encode())]
-                futures.append(await self.send(self.dlq_topic, None, dl.raw, headers))
-            for msg in messages:
-                futures.append(await self.send(self.alerts_topic, msg["dossier_id"].encode(), orjson.dumps(msg), None))
-            for f in futures:
-                if isinstance(f, asyncio.Future):
-                    await f
-        if messages:
-            if self.webhooks is not None and self.outbox is not None:
-                await self._deliver(await self._until_done(self.outbox.undelivered, deliveries))
-            if self.on_alert is not None:
-                for msg in messages:
-                    self.on_alert(msg)
-
     async def _deliver(self, deliveries: list[Delivery]) -> int:
         """POST and record, a chunk at a time: a crash can repeat at most one chunk's POSTs."""
-        if self.webhooks is None or self.outbox is None:
+        if self.notifier is None:
             return 0
         posted = 0
         for i in range(0, len(deliveries), DELIVERY_CHUNK):
-            outcomes = await self.webhooks.post(deliveries[i:i + DELIVERY_CHUNK])
-            await self._until_done(self.outbox.mark, outcomes)
+            outcomes = await self.notifier.post(deliveries[i:i + DELIVERY_CHUNK])
+            await self._until_done(self.store.mark, outcomes)
             posted += len(outcomes)
         return posted
 

@@ -1,4 +1,4 @@
-"""Dossiers at rest: kept as their pickled events and alerts, rebuilt when next needed.
+"""Dossiers at rest: kept as their pickled events and alerts, woken when next needed.
 
 A worker holds every open dossier of the province (and a replay every dossier
 it has met). As a live `DossierHistory` — state, candidate alerts, parsed
@@ -6,7 +6,7 @@ events — a dossier costs about 2.3 KB; its events and fired alerts pickled,
 about 300 B. A history is a function of its events (`DossierHistory.from_events`
 refolds them; the restore from ClickHouse relies on the same rule), so the
 processor keeps its most recently used dossiers live and the others here, and
-thaws one on its next event or timer. Pickles never leave the process.
+wakes one on its next event or timer. Pickles never leave the process.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ _FIELDS = tuple(f.name for f in fields(DossierEvent))
 _SPEC_FIELDS = tuple(f.name for f in fields(AlertSpec))
 
 
-class ColdHistories:
+class RestingDossiers:
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
-        self.thawed = 0  # diagnostics: how often a dossier at rest was needed again
 
     def __contains__(self, dossier_id: object) -> bool:
         return dossier_id in self._blobs
@@ -39,8 +38,9 @@ class ColdHistories:
     def keys(self) -> KeysView[str]:
         return self._blobs.keys()
 
-    def freeze(self, h: DossierHistory) -> None:
-        if h.pending:
+    def put(self, h: DossierHistory) -> None:
+        """Put a live dossier at rest (never one holding waiting events: those stay live)."""
+        if h.waiting:
             raise ValueError(f"{h.dossier_id}: a dossier holding events back stays live")
         # Events as plain tuples: pickling slotted dataclasses goes through copyreg per object.
         events = [tuple(_pack(getattr(e, f)) for f in _FIELDS) for e in h.events]
@@ -49,13 +49,10 @@ class ColdHistories:
                  for f in h.fired.values()]
         self._blobs[h.dossier_id] = pickle.dumps((events, list(h.fired), fired), protocol=pickle.HIGHEST_PROTOCOL)
 
-    def thaw(self, dossier_id: str, rules: Rules) -> DossierHistory | None:
-        """Take the dossier out (None if it is not here)."""
+    def wake(self, dossier_id: str, rules: Rules) -> DossierHistory | None:
+        """Take the dossier out, live again (None if it is not here)."""
         blob = self._blobs.pop(dossier_id, None)
-        if blob is None:
-            return None
-        self.thawed += 1
-        return _rebuild(dossier_id, blob, rules)
+        return None if blob is None else _rebuild(dossier_id, blob, rules)
 
     def peek(self, dossier_id: str, rules: Rules) -> DossierHistory | None:
         """A rebuilt copy; the dossier stays at rest."""

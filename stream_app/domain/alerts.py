@@ -14,16 +14,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from stream_app.domain.codes import KINDS
 from stream_app.domain.dossier import DossierState, Rules
 
-KINDS = (
-    "sla_warning",
-    "sla_breach",
-    "tax_overdue",
-    "open_after_completion",
-    "missing_result",
-    "late_extension",
-)
+__all__ = ["KINDS", "AlertSpec", "alert_id", "candidates"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +61,7 @@ def candidates(s: DossierState, since: datetime, rules: Rules) -> list[AlertSpec
     out: list[AlertSpec] = []
     if not s.finished and s.due_at is not None:
         if s.running_since is not None and not s.warned_cycle and not s.frozen_due:
-            warn_at = max(cal.subtract(s.due_at, rules.warning), s.running_since)
+            warn_at = s.warning_at(rules)
             if warn_at < s.due_at:
                 out.append(_spec(s, "sla_warning", warn_at, s.due_at))
         out.append(_spec(s, "sla_breach", cal.end_of_local_day(s.due_at), s.due_at))

@@ -19,13 +19,11 @@ from typing import Literal
 
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.catalog import Catalog
+from stream_app.domain.codes import INVALID_TRANSITION, Classification
 from stream_app.domain.events import DossierEvent
 
-INVALID_TRANSITION = "invalid_transition"
 DEFAULT_TAX_LIMIT_DAYS = 5.0  # Decree 126/2020 art. 13(6), when the catalog names none
 AFTER_FINISH_ALLOWED = frozenset({"result_attached", "result_returned"})
-
-Classification = Literal["early", "on_time", "overdue", "open", "open_overdue"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,6 @@ class DossierState:
     # Where the working time went: (unit, since) of the current holder, and the tally.
     holder_since: datetime | None = None
     unit_hours: dict[str, float] = field(default_factory=dict)
-    last_at: datetime | None = None
 
     # ------------------------------------------------------------------ views
     @property
@@ -106,6 +103,13 @@ class DossierState:
             used += cal.between(self.running_since, t)
         return self.limit - used
 
+    def warning_at(self, rules: Rules) -> datetime:
+        """When `sla_warning` fires in this budget cycle: the latest moment at which
+        `rules.warning` working time remains before `due_at`, or the clock's start if
+        less than that remained then (CONTRACT §2). Needs a running clock and a due time."""
+        assert self.due_at is not None and self.running_since is not None
+        return max(rules.calendar.subtract(self.due_at, rules.warning), self.running_since)
+
     def finish_classification(self, cal: WorkingCalendar) -> Classification | None:
         if not self.finished:
             return None
@@ -126,7 +130,6 @@ class DossierState:
         if not handler.allowed(self):
             return INVALID_TRANSITION
         handler.run(self, ev, rules)
-        self.last_at = ev.occurred_at
         return None
 
     # Clock helpers used by the handlers.
@@ -142,10 +145,9 @@ class DossierState:
         self._tally_holder(t, rules)
         if self.running_since is not None:
             if self.limit is not None and not self.warned_cycle and self.due_at is not None:
-                warn_at = max(cal.subtract(self.due_at, rules.warning), self.running_since)
-                # Strictly after: a stop at warn_at itself holds at that moment, so the
-                # warning did not fire and is still owed when the clock resumes.
-                self.warned_cycle = t > warn_at
+                # Strictly after: a stop at the warning instant itself holds at that moment,
+                # so the warning did not fire and is still owed when the clock resumes.
+                self.warned_cycle = t > self.warning_at(rules)
             if t > self.running_since:
                 self.used += cal.between(self.running_since, t)
         self.running_since = None

@@ -97,6 +97,3 @@ class DossierEvent:
             signed=get("signed"),
             schema_version=get("schema_version") or 1,
         )
-
-    def own_fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in OWN_FIELDS}

@@ -4,7 +4,7 @@
 repeated `event_id`, applies an in-order event incrementally, and refolds the
 whole history when an event arrives out of order, so the result always equals
 in-order processing. An event impossible at its place is reported but kept aside
-(`pending`): an earlier event arriving late may make it possible (a payment
+(`waiting`): an earlier event arriving late may make it possible (a payment
 before its `sent_to_tax`, anything before `received`), and every refold tries it
 again, so the result never depends on the arrival order. Alerts follow one
 rule: an alert is real when it is a candidate (see `alerts.candidates`) of the
@@ -18,13 +18,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Iterable
 
 from stream_app.domain.alerts import AlertSpec, candidates
+from stream_app.domain.codes import Classification
 from stream_app.domain.dossier import DossierState, Rules
 from stream_app.domain.events import DossierEvent
 
-DUPLICATE = "duplicate"
+
+class Added(Enum):
+    """What `DossierHistory.add` did with an event."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # its event_id is already held: nothing changed
+    WAITING = "waiting"  # impossible at its place so far: held aside, tried again on every refold
 
 
 @dataclass(slots=True)
@@ -39,12 +47,12 @@ class FiredAlert:
 class DossierHistory:
     """Events of one dossier, in order, with the state and alerts they imply."""
 
-    __slots__ = ("dossier_id", "events", "pending", "state", "certain", "tentative", "fired")
+    __slots__ = ("dossier_id", "events", "waiting", "state", "certain", "tentative", "fired")
 
     def __init__(self, dossier_id: str) -> None:
         self.dossier_id = dossier_id
         self.events: list[DossierEvent] = []
-        self.pending: list[DossierEvent] = []  # impossible at their place so far; in order
+        self.waiting: list[DossierEvent] = []  # impossible at their place so far; in order
         self.state = DossierState(dossier_id)
         self.certain: dict[str, AlertSpec] = {}
         self.tentative: list[AlertSpec] = []
@@ -58,26 +66,27 @@ class DossierHistory:
         return h
 
     # ------------------------------------------------------------------ input
-    def add(self, ev: DossierEvent, rules: Rules) -> str | None:
-        """Add one event: None when applied, else `duplicate` or a dead-letter code."""
+    def add(self, ev: DossierEvent, rules: Rules) -> Added:
+        """Add one event: applied, a duplicate (ignored), or waiting (impossible so far)."""
         event_id, key = ev.event_id, ev.sort_key
         for e in self.events:
             if e.event_id == event_id:
-                return DUPLICATE
-        for e in self.pending:
+                return Added.DUPLICATE
+        for e in self.waiting:
             if e.event_id == event_id:
-                return DUPLICATE
+                return Added.DUPLICATE
         # After everything held, the newcomer cannot change how the others fold.
-        if (not self.events or key > self.events[-1].sort_key) and (not self.pending or key > self.pending[-1].sort_key):
-            err = self._step(ev, rules)
-            (self.events if err is None else self.pending).append(ev)
-            return err
-        trial = sorted([*self.events, *self.pending, ev], key=lambda e: e.sort_key)
-        return self._refold(trial, rules, newcomer=ev.event_id)
+        if (not self.events or key > self.events[-1].sort_key) and (not self.waiting or key > self.waiting[-1].sort_key):
+            possible = self._step(ev, rules)
+            (self.events if possible else self.waiting).append(ev)
+            return Added.APPLIED if possible else Added.WAITING
+        trial = sorted([*self.events, *self.waiting, ev], key=lambda e: e.sort_key)
+        return Added.APPLIED if self._refold(trial, rules, newcomer=ev.event_id) else Added.WAITING
 
-    def drop_pending(self, event_ids: set[str]) -> None:
-        """Give up on held events (their time has passed): they are dead letters now."""
-        self.pending = [e for e in self.pending if e.event_id not in event_ids]
+    def give_up(self, event_ids: set[str]) -> None:
+        """Stop holding these waiting events (their lateness window has passed): they are
+        dead letters now."""
+        self.waiting = [e for e in self.waiting if e.event_id not in event_ids]
 
     @property
     def version(self) -> int:
@@ -85,29 +94,30 @@ class DossierHistory:
         function of the input only, so a replay writes the same versions."""
         return len(self.events) + sum(2 if f.retracted else 1 for f in self.fired.values())
 
-    def _step(self, ev: DossierEvent, rules: Rules) -> str | None:
-        err = self.state.apply(ev, rules)
-        if err is None:
-            for a in self.tentative:
-                if a.fires_at < ev.occurred_at:
-                    self.certain[a.alert_id] = a
-            self.tentative = candidates(self.state, ev.occurred_at, rules)
-        return err
+    def _step(self, ev: DossierEvent, rules: Rules) -> bool:
+        """Apply one event in order; False when it is impossible at its place."""
+        if self.state.apply(ev, rules) is not None:
+            return False
+        for a in self.tentative:
+            if a.fires_at < ev.occurred_at:
+                self.certain[a.alert_id] = a
+        self.tentative = candidates(self.state, ev.occurred_at, rules)
+        return True
 
-    def _refold(self, events: list[DossierEvent], rules: Rules, newcomer: str | None = None) -> str | None:
-        """Rebuild from scratch; events invalid at their place go to `pending`.
+    def _refold(self, events: list[DossierEvent], rules: Rules, newcomer: str | None = None) -> bool:
+        """Rebuild from scratch; events impossible at their place go to `waiting`.
 
-        Returns the newcomer's error, if it is one of them."""
+        Returns whether the newcomer was applied."""
         fresh = DossierHistory(self.dossier_id)
-        result = None
+        applied = True
         for ev in events:
-            err = fresh._step(ev, rules)
-            (fresh.events if err is None else fresh.pending).append(ev)
-            if err is not None and ev.event_id == newcomer:
-                result = err
-        self.events, self.pending, self.state = fresh.events, fresh.pending, fresh.state
+            possible = fresh._step(ev, rules)
+            (fresh.events if possible else fresh.waiting).append(ev)
+            if not possible and ev.event_id == newcomer:
+                applied = False
+        self.events, self.waiting, self.state = fresh.events, fresh.waiting, fresh.state
         self.certain, self.tentative = fresh.certain, fresh.tentative
-        return result
+        return applied
 
     # ----------------------------------------------------------------- alerts
     def alerts(self) -> dict[str, AlertSpec]:
@@ -144,3 +154,14 @@ class DossierHistory:
             f.kind == "sla_breach" and not f.retracted and f.fires_at == breach_at
             for f in self.fired.values()
         )
+
+    def classification(self, rules: Rules) -> Classification:
+        """By local date once finished (early, on_time, overdue); while open, `open_overdue`
+        once the breach of its current due time has been emitted and stands, else `open`."""
+        s = self.state
+        done = s.finish_classification(rules.calendar)
+        if done is not None:
+            return done
+        if s.due_at is not None and self.breached(rules.calendar.end_of_local_day(s.due_at)):
+            return "open_overdue"
+        return "open"

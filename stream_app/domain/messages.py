@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 from stream_app.domain.alerts import AlertSpec
-
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from stream_app.domain.calendar import TZ
 
 KIND_LABELS = {
     "sla_warning": "Sắp đến hạn",

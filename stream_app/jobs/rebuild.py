@@ -26,20 +26,23 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 import orjson
 import structlog
 
-from stream_app.core.processor import Outbox, Processor, Record
-from stream_app.domain.directory import Directory
+from stream_app.clock import utc_now
+from stream_app.core.output import Output, Record
+from stream_app.core.processor import Processor
 from stream_app.jobs.rebuild_diff import Changes, diff
-from stream_app.jobs.run import load_rules
+from stream_app.jobs.rules import load_directory, load_rules
+from stream_app.kafka.producer import partitioner
 from stream_app.replay.export import event_object, stored_events
 from stream_app.settings import Settings
-from stream_app.store.client import check_identifier, connect, migrate
-from stream_app.store.rows import ALERT_COLUMNS, STATE_COLUMNS
+from stream_app.store.client import check_identifier, connect
+from stream_app.store.migrate import migrate
+from stream_app.store.rows import ALERT_COLUMNS, STATE_COLUMNS, alert_row, state_row
 
 log = structlog.get_logger(__name__)
 
@@ -68,10 +71,6 @@ class RebuildResult:
     @property
     def rate(self) -> float:
         return self.events / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _stamp() -> str:
@@ -165,17 +164,18 @@ def rebuild(
 def _fill(client: Any, db: str, new: str, settings: Settings, result: RebuildResult, total: int,
           now: Callable[[], datetime], on_progress: Callable[[int, int], None] | None) -> None:
     rules = load_rules(settings)
-    processor = Processor(rules, Directory.load(rules.catalog), partitions=settings.partitions,
-                          lateness=settings.allowed_lateness, now=now, hot_limit=settings.hot_dossiers)
+    processor = Processor(rules, load_directory(rules), partitions=settings.partitions,
+                          lateness=settings.allowed_lateness, now=now, partitioner=partitioner(settings.partitions),
+                          hot_limit=settings.hot_dossiers)
     states: dict[str, list[Any]] = {}
     alerts: dict[str, list[Any]] = {}
     t0 = time.perf_counter()
 
-    def collect(out: Outbox) -> None:
-        for row in out.state_rows:
-            states[row[0]] = row
-        for row in out.alerts:
-            alerts[row[0]] = row
+    def collect(out: Output) -> None:
+        for s in out.states:
+            states[s.dossier_id] = state_row(s, out.at)
+        for a in out.alerts:
+            alerts[a.spec.alert_id] = alert_row(a)
         result.refused += len(out.dead_letters)
 
     batch: list[Record] = []

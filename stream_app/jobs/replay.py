@@ -1,4 +1,4 @@
-"""One replay: a feed, paced, into the events topic, resumable — to a cluster or in-process.
+"""`dossier-stream replay`: a feed, paced, into the events topic, resumable — to a cluster or in-process.
 
 Both ways use one kafka-python producer with `max_in_flight=1` and the
 dossier code as the key, so a dossier's events land in one partition in feed
@@ -16,7 +16,7 @@ sent (explicit partition, offsets counted from the fresh topic's 0, checked
 against the broker's answer) so the worker can name a dead letter's file and
 line even when it consumes the record before the producer saw the ack.
 
-A record too large to be a Kafka record (`replay.produce.too_large`: over the
+A record too large to be a Kafka record (`kafka.producer.too_large`: over the
 producer's `max_request_size` less a margin) is never sent, so it cannot abort
 the replay. In-process it becomes a `schema_error` dead letter with its label,
 written by the worker before the next record is sent, like `run`. To a cluster
@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 import structlog
-from kafka import KafkaProducer
-from kafka.partitioner.default import murmur2
 
-from stream_app.kafka.producer import max_record_bytes, too_large
+from stream_app.jobs.run import Summary
+from stream_app.jobs.stack import Stack
+from stream_app.jobs.until import until
+from stream_app.kafka.producer import max_record_bytes, partition_of, producer, too_large
 from stream_app.replay.feed import Item
 from stream_app.replay.pace import Pacer
 from stream_app.replay.resume import Checkpoint, Ledger, Sent, acknowledged
@@ -80,18 +81,6 @@ class ReplayResult:
         return self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-def _producer(bootstrap: str, client_config: dict[str, Any], paced: bool) -> KafkaProducer:
-    return KafkaProducer(
-        bootstrap_servers=bootstrap,
-        linger_ms=2 if paced else 20,
-        batch_size=256 * 1024,
-        acks="all",
-        max_in_flight_requests_per_connection=1,  # keeps per-key order across retries
-        retries=5,
-        **client_config,
-    )
-
-
 def _latest(checkpoint: Checkpoint) -> datetime | None:
     t = checkpoint.extra.get("max_occurred_at")
     return datetime.fromisoformat(t) if t else None
@@ -128,7 +117,7 @@ def to_cluster(
     t0 = time.perf_counter()
     result.total = feed.count(checkpoint.position)
     ledger = Ledger()
-    producer = _producer(bootstrap, client_config or {}, pacer.speed is not None)
+    kafka = producer(bootstrap, client_config, paced=pacer.speed is not None)
     limit = max_record_bytes(client_config)
     saved_at = time.monotonic()
     try:
@@ -141,7 +130,7 @@ def to_cluster(
                             detail="not sent: too large to be a Kafka record")
                 result.too_large += 1
                 continue
-            ledger.add(Sent(item.position, item.label, producer.send(topic, key=item.key, value=item.raw)))
+            ledger.add(Sent(item.position, item.label, kafka.send(topic, key=item.key, value=item.raw)))
             _note_time(checkpoint, item.occurred_at)
             result.sent += 1
             if on_progress is not None:
@@ -150,13 +139,13 @@ def to_cluster(
                 _advance(checkpoint, ledger, acknowledged)
                 saved_at = time.monotonic()
         else:
-            producer.flush()
+            kafka.flush()
             result.complete = True
     finally:
         # Whatever was handed over is delivered before the checkpoint is taken, even on Ctrl-C.
         with contextlib.suppress(Exception):
-            producer.flush(timeout=30)
-        producer.close(timeout=5)
+            kafka.flush(timeout=30)
+        kafka.close(timeout=5)
         _advance(checkpoint, ledger, acknowledged, save=False)
         checkpoint.complete = result.complete and len(ledger) == 0
         checkpoint.save()
@@ -176,24 +165,10 @@ class _Offsets:
         self.next: dict[int, int] = {}
 
     def place(self, key: bytes) -> tuple[int, int]:
-        p = (murmur2(key) & 0x7FFFFFFF) % self.partitions
+        p = partition_of(key, self.partitions)
         o = self.next.get(p, 0)
         self.next[p] = o + 1
         return p, o
-
-
-def _raise_if_broken(pipeline: Any, stop: threading.Event) -> None:
-    """A batch failed in the worker (a bug): stop producing and stop the replay with its error."""
-    from stream_app.jobs.run import raise_if_broken
-
-    if pipeline.failure is not None:
-        stop.set()
-        raise_if_broken(pipeline)
-
-
-def _held(processor: Any) -> set[str]:
-    """Labels of records the processor holds in its lateness window (run in the pipeline's thread)."""
-    return {dl.source for held in processor.waiting.values() for _, dl in held}
 
 
 async def embedded(
@@ -203,8 +178,6 @@ async def embedded(
     on_alert: Callable[[dict[str, Any]], None] | None = None,
 ) -> ReplayResult:
     """Replay through an in-process worker on the (embedded) broker; return when all is flushed."""
-    from stream_app.jobs.run import Stack, Summary
-
     stop = stop or threading.Event()
     result = ReplayResult(resumed=checkpoint.resumed, checkpoint=checkpoint.path, done=checkpoint.done,
                           done_before=checkpoint.done)
@@ -213,10 +186,8 @@ async def embedded(
         return result
     t0 = time.perf_counter()
     result.total = feed.count(checkpoint.position)
-    stack = Stack(settings, bootstrap)
-    stack.pipeline.on_alert = on_alert
     sources: dict[tuple[int, int], str] = {}
-    stack.processor.sources = sources
+    stack = Stack(settings, bootstrap, on_alert=on_alert, labels=sources)
     ledger, offsets = Ledger(), _Offsets(settings.partitions)
     topic = settings.events_topic
     limit = max_record_bytes(client_config)
@@ -227,7 +198,7 @@ async def embedded(
         await stack.pipeline.handle([])  # written before anything after it is sent (the checkpoint passes it)
 
     def produce() -> None:
-        producer = _producer(bootstrap, client_config or {}, pacer.speed is not None)
+        kafka = producer(bootstrap, client_config, paced=pacer.speed is not None)
         try:
             for item in feed.items(checkpoint.position):
                 pacer.wait(item.occurred_at)
@@ -242,19 +213,19 @@ async def embedded(
                     continue
                 p, o = offsets.place(item.key)
                 sources[(p, o)] = item.label
-                future = producer.send(topic, key=item.key, value=item.raw, partition=p)
+                future = kafka.send(topic, key=item.key, value=item.raw, partition=p)
                 ledger.add(Sent(item.position, item.label, future))
                 _note_time(checkpoint, item.occurred_at)
                 result.sent += 1
                 if on_progress is not None:
                     on_progress("produce", result.sent, result.total, item.occurred_at)
-            producer.flush()
+            kafka.flush()
         finally:
-            producer.close(timeout=5)
+            kafka.close(timeout=5)
 
     async def take_checkpoint() -> None:
         positions = dict(stack.pipeline.positions)  # before `held`: what it counts was processed then
-        held = await stack.pipeline.call(_held, stack.processor)
+        held = await stack.pipeline.call(stack.processor.waiting.sources)
 
         def done(s: Sent) -> bool:
             if not acknowledged(s):
@@ -265,15 +236,19 @@ async def embedded(
         _advance(checkpoint, ledger, done)
 
     sender: asyncio.Future[None] | None = None
+    checkpoint_at = [time.monotonic()]
+
+    async def poll() -> None:
+        if time.monotonic() - checkpoint_at[0] >= CHECKPOINT_EVERY_S:
+            await take_checkpoint()
+            checkpoint_at[0] = time.monotonic()
+        if on_progress is not None:
+            on_progress("process", stack.pipeline.processed, result.total, None)
+
     try:
         await stack.start()
         sender = loop.run_in_executor(None, produce)
-        while not sender.done():
-            await asyncio.wait({sender}, timeout=CHECKPOINT_EVERY_S)
-            _raise_if_broken(stack.pipeline, stop)
-            await take_checkpoint()
-            if on_progress is not None:
-                on_progress("process", stack.pipeline.processed, result.total, None)
+        await until(sender.done, pipeline=stack.pipeline, on_poll=poll)
         sender.result()
         if stop.is_set():
             return result
@@ -284,15 +259,8 @@ async def embedded(
             target[md.partition] = max(target.get(md.partition, -1), md.offset)
             if sources.get((md.partition, md.offset)) != s.label:  # never expected on a fresh topic
                 log.warning("replay.offset_moved", label=s.label, partition=md.partition, offset=md.offset)
-        last_checkpoint = time.monotonic()
-        while not stop.is_set() and any(stack.pipeline.positions.get(p, 0) <= off for p, off in target.items()):
-            if time.monotonic() - last_checkpoint >= CHECKPOINT_EVERY_S:  # the tail can take a while
-                await take_checkpoint()
-                last_checkpoint = time.monotonic()
-            if on_progress is not None:
-                on_progress("process", stack.pipeline.processed, result.total, None)
-            await asyncio.sleep(0.1)
-            _raise_if_broken(stack.pipeline, stop)
+        ends = {p: last + 1 for p, last in target.items()}
+        await until(lambda: stop.is_set() or stack.pipeline.reached(ends), pipeline=stack.pipeline, on_poll=poll)
         if stop.is_set():
             return result
         if on_progress is not None:

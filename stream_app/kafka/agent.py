@@ -1,10 +1,11 @@
 """The Faust agent: the events topic, a chunk at a time, through the pipeline.
 
-The agent is registered on an app built elsewhere (`app.build_app`). The
-`dossier://` transport (`stream_app.transport`) delivers each partition's
-share of a fetch as one stream event holding a `RecordChunk`; the agent hands
-the chunks of a fetch to the pipeline together and acknowledges them only after
-the pipeline has written and published everything they produced (`noack_take`:
+The agent is registered on an app built elsewhere (`kafka.app.build_app`) with
+the batch handler it feeds (`core.pipeline.Pipeline.handle`). The `dossier://`
+transport (`kafka.transport`) delivers each partition's share of a fetch as one
+stream event holding a `RecordChunk`; the agent hands the chunks of a fetch to
+the handler together and acknowledges them only after it has written and
+published everything they produced (`noack_take`:
 Faust would otherwise acknowledge on its own, even after an error), so offsets
 never pass unwritten rows. One actor per worker (concurrency 1): a dossier's events must
 be handled in order.
@@ -12,19 +13,20 @@ be handled in order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Awaitable, Callable
 
 import faust
 
-from stream_app.core.pipeline import Pipeline
-from stream_app.core.processor import Record
+from stream_app.core.output import Record
 from stream_app.kafka.transport import RecordChunk
 from stream_app.settings import Settings
+
+Handle = Callable[[list[Record]], Awaitable[None]]
 
 TAKE_WITHIN_S = 0.01
 
 
-def register(app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
+def register(app: faust.App, settings: Settings, handle: Handle) -> None:
     # Raw bytes in and out: validation is ours (schemas.parse), so a malformed
     # record becomes a dead letter instead of crashing the agent in Faust's codec.
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw",
@@ -33,13 +35,6 @@ def register(app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
     for name in (settings.alerts_topic, settings.dlq_topic):
         app.topic(name, **raw)  # declared with the app, so it is created like the others
 
-    async def send(topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None) -> Any:
-        # Straight to the app's producer: a Faust Topic.send builds a FutureMessage and
-        # goes through the channel machinery per message (~6 % of a replay's time).
-        return await app.producer.send(topic, key, value, None, None, headers)
-
-    pipeline.send = send
-
     @app.agent(events, name="dossier-events", concurrency=1)
     async def dossier_events(stream: faust.StreamT) -> None:
         # The chunks of one fetch (one per partition) are handled together: one flush
@@ -47,7 +42,7 @@ def register(app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
         # folded into one state row. A lone chunk waits at most 10 ms for company.
         async for events in stream.noack_take(settings.partitions, within=TAKE_WITHIN_S):
             records = [r for e in events for r in records_of(e.value, settings.events_topic)]
-            await pipeline.handle(records)
+            await handle(records)
             for e in events:
                 await stream.ack(e)
 

@@ -12,14 +12,14 @@ import faust
 
 from stream_app.kafka.transport import SCHEME
 from stream_app.kafka.transport import register as register_transport
+from stream_app.kafka.security import faust_credentials
 from stream_app.settings import Settings
 
 
 def build_app(settings: Settings, bootstrap: str) -> faust.App:
     register_transport()
-    kwargs = {}
-    if settings.sasl_mechanism or settings.security_protocol != "PLAINTEXT":
-        kwargs["broker_credentials"] = _credentials(settings)
+    credentials = faust_credentials(settings)
+    kwargs = {} if credentials is None else {"broker_credentials": credentials}
     return faust.App(
         settings.app_id,
         broker=";".join(f"{SCHEME}://{hp.strip()}" for hp in bootstrap.split(",")),
@@ -41,17 +41,3 @@ def build_app(settings: Settings, bootstrap: str) -> faust.App:
         **kwargs,
     )
 
-
-def _credentials(settings: Settings) -> object:
-    import ssl
-
-    context = ssl.create_default_context(cafile=str(settings.ssl_cafile)) if settings.ssl_cafile else None
-    if settings.sasl_mechanism:
-        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
-        return faust.SASLCredentials(
-            username=settings.sasl_username,
-            password=password,
-            mechanism=settings.sasl_mechanism,
-            ssl_context=context,
-        )
-    return faust.SSLCredentials(context)

@@ -1,22 +1,13 @@
-"""Alert delivery to the task force's webhooks (`DOSSIER_ALERT_WEBHOOKS`), through an outbox.
+"""Alert delivery to the task force's webhooks (`DOSSIER_ALERT_WEBHOOKS`).
 
 Each alert message is POSTed as JSON to every configured URL (and only those:
 redirects are not followed), with an `X-Dossier-Signature: sha256=<hex>` HMAC
 of the body when a secret is set, and an `Idempotency-Key` header — the alert
 id, or `<alert id>:retracted` for a retraction — so a receiver can drop a repeat.
 
-Why an outbox: an alert is written to ClickHouse before it is posted, and a
-restarted worker restores it as already fired, so a crash between the two
-would lose the webhook for good. `WebhookOutbox` keeps one row per message and
-endpoint in `webhook_deliveries` (sinks/migrations/003_webhooks.sql): written
-`pending` before the alert itself, marked `delivered` or `failed` after the
-POSTs. At start the pipeline posts what is still pending, with the body and
-signature it had; a message recomputed after a crash is not posted again if
-its row is already `delivered`. A repeat is possible only when the worker dies
-after the receiver answered and before the mark was written; it then carries
-the same Idempotency-Key and body. The table names endpoints by a hash of the
-URL (a URL may carry a token) and holds only alert fields, no personal data.
-At most `concurrency` POSTs are in flight, each attempt bounded by `timeout_s`;
+Deliveries go through the store's outbox (`store.outbox`), so a crash between
+writing an alert and posting it loses nothing; this module only knows how to
+sign and POST. At most `concurrency` POSTs are in flight, each attempt bounded by `timeout_s`;
 failures are retried with exponential backoff a bounded number of times; what
 still fails is marked `failed` and logged with the alert id, never the URL.
 """
@@ -26,19 +17,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import aiohttp
 import orjson
 import structlog
 
-log = structlog.get_logger(__name__)
+from stream_app.core.ports import Delivery, Outcome
 
-COLUMNS = ("delivery_id", "endpoint", "alert_id", "payload", "status", "attempts", "version", "updated_at")
-# A status never goes back: ReplacingMergeTree keeps the highest version.
-VERSION = {"pending": 1, "failed": 2, "delivered": 3}
+log = structlog.get_logger(__name__)
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -53,23 +40,6 @@ def endpoint_id(url: str) -> str:
 def delivery_id(message: dict[str, Any]) -> str:
     """The Idempotency-Key: one per alert and per retraction of it."""
     return f"{message['alert_id']}:retracted" if message.get("retracted") else str(message["alert_id"])
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One message for one endpoint, with the exact body that is signed and posted."""
-
-    delivery_id: str
-    endpoint: str
-    alert_id: str
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    delivery: Delivery
-    ok: bool
-    attempts: int
 
 
 class WebhookNotifier:
@@ -134,55 +104,3 @@ class WebhookNotifier:
         log.error("webhook.failed", alert_id=d.alert_id, delivery_id=d.delivery_id, endpoint=d.endpoint,
                   attempts=self.attempts, reason=reason)
         return Outcome(d, False, self.attempts)
-
-
-class WebhookOutbox:
-    """The `webhook_deliveries` table. Blocking calls: run them where the sink runs."""
-
-    def __init__(self, client: Any, database: str) -> None:
-        self.client = client
-        self.table = f"{database}.webhook_deliveries"
-        self._rows: list[list[Any]] = []
-
-    def add(self, deliveries: Sequence[Delivery]) -> None:
-        now = datetime.now(timezone.utc)
-        self._rows += [[d.delivery_id, d.endpoint, d.alert_id, d.body, "pending", 0, VERSION["pending"], now]
-                       for d in deliveries]
-
-    def flush(self) -> None:
-        """Write the pending rows or raise (the rows are kept for the retry)."""
-        if self._rows:
-            self.client.insert(self.table, self._rows, column_names=list(COLUMNS))
-            self._rows = []
-
-    def mark(self, outcomes: Sequence[Outcome]) -> None:
-        if not outcomes:
-            return
-        now = datetime.now(timezone.utc)
-        rows = []
-        for o in outcomes:
-            status = "delivered" if o.ok else "failed"
-            d = o.delivery
-            rows.append([d.delivery_id, d.endpoint, d.alert_id, d.body, status, o.attempts, VERSION[status], now])
-        self.client.insert(self.table, rows, column_names=list(COLUMNS))
-
-    def undelivered(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
-        """Those not yet delivered (a message recomputed after a crash may have been)."""
-        if not deliveries:
-            return []
-        done = {
-            (r[0], r[1]) for r in self.client.query(
-                f"SELECT delivery_id, endpoint FROM {self.table} FINAL "
-                "WHERE delivery_id IN {ids:Array(String)} AND status = 'delivered'",
-                parameters={"ids": sorted({d.delivery_id for d in deliveries})},
-            ).result_rows
-        }
-        return [d for d in deliveries if (d.delivery_id, d.endpoint) not in done]
-
-    def pending(self) -> list[Delivery]:
-        """What a worker that stopped left unposted, in the order it was enqueued."""
-        rows = self.client.query(
-            f"SELECT delivery_id, endpoint, alert_id, payload FROM {self.table} FINAL "
-            "WHERE status = 'pending' ORDER BY updated_at, delivery_id, endpoint"
-        ).result_rows
-        return [Delivery(did, ep, aid, body if isinstance(body, bytes) else body.encode()) for did, ep, aid, body in rows]

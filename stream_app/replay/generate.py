@@ -11,10 +11,9 @@ a heap that only holds events not yet due for writing, so a year of a large prov
 runs in bounded memory. It is deterministic for a seed (one ``random.Random``, no wall
 clock, no dependence on set order or ``hash()``).
 
-Because the generator decides every story, it also judges every dossier by the rules of
-DOMAIN.md (due time in working time, land clock paused during tax, restarted after a
-supplement; classification by local date) and returns that ground truth in
-``GenerateStats``, so tests and demos can check the pipeline's numbers against it.
+Because the generator decides every story, it also judges every dossier by the rules
+(`replay.truth`) and returns that ground truth in ``GenerateStats``, so tests and demos
+can check the pipeline's numbers against it.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import math
 import random
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -63,6 +61,15 @@ from stream_app.replay.province import (
     WITHDRAWN,
     load_units,
 )
+from stream_app.replay.truth import (
+    WORKING_DAY,
+    GenerateStats,
+    StoryEvent,
+    UnitStats,
+    due_by_rules,
+    judge,
+    tax_limit,
+)
 
 DEFAULT_START = date(2023, 10, 1)  # late 2023: the province saw 17.8-20.7 % late
 DEFAULT_DOSSIERS_PER_MONTH = 6_000  # a ~1 M-people province: 60-100 thousand a year
@@ -75,186 +82,11 @@ MAX_STORY = timedelta(days=120)
 LEAD_IN = timedelta(days=75)
 MALFORMED_SHARE = 0.005
 DUPLICATE_SHARE = 0.005
-DEFAULT_TAX_LIMIT_DAYS = 5.0  # Decree 126/2020 art. 13(6), when the catalog names none
 
-WORKING_DAY = timedelta(hours=8)
 _EPOCH = datetime(1970, 1, 1, tzinfo=TZ)
 _MS = timedelta(milliseconds=1)
 
 _UNKNOWN_TYPES = ("comment_added", "dossier_viewed", "payment_reminder_sent", "status_synced")
-
-
-# -- ground truth -----------------------------------------------------------------------
-
-
-@dataclass
-class UnitStats:
-    """Ground-truth counts for one receiving unit (or one month, or the province).
-
-    ``received`` counts the period's intake by month of intake, the ``finished`` family
-    by month of finishing (concluded or withdrawn), including dossiers of the lead-in;
-    withdrawn and no-limit dossiers count on time. ``open``/``open_overdue`` are as of
-    the end of the period. The other counters count dossiers of the whole file (lead-in
-    included), judged on the written events by the rules the alerts use. Month rows
-    carry only ``received`` and the ``finished`` family.
-    """
-
-    received: int = 0
-    finished: int = 0
-    early: int = 0
-    on_time: int = 0
-    overdue: int = 0
-    withdrawn: int = 0
-    rejected: int = 0
-    open: int = 0
-    open_overdue: int = 0
-    online: int = 0
-    unknown_procedure: int = 0
-    transfer_inheritance: int = 0  # procedure 1.012711 (transfer, inheritance, gift)
-    transfer_inheritance_to_tax: int = 0
-    sent_to_tax: int = 0
-    late_tax_notice: int = 0  # tax notice issued after the tax limit, or not by the end
-    supplement: int = 0
-    moved: int = 0  # transferred to another unit at least once
-    extended: int = 0
-    late_extension: int = 0  # <1 working day before due, after it, or a second letter
-    left_open: int = 0  # not concluded 1 working day after its first result (attached/returned)
-    missing_result: int = 0  # approved without an electronic result attached
-
-    @property
-    def overdue_rate(self) -> float:
-        return self.overdue / self.finished if self.finished else 0.0
-
-    def add(self, other: UnitStats) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-
-@dataclass
-class GenerateStats:
-    """What ``generate`` wrote, and the ground truth of every dossier in it."""
-
-    start: date
-    end: date  # exclusive: the period is [start, end)
-    dossiers: int = 0
-    events: int = 0  # valid event lines, each once
-    duplicates: int = 0  # exact repeats of a valid line
-    malformed: int = 0  # lines that are not valid events
-    last_event_at: datetime | None = None
-    units: dict[str, UnitStats] = field(default_factory=dict)  # by receiving unit
-    months: dict[date, UnitStats] = field(default_factory=dict)  # first day of the month
-
-    @property
-    def lines(self) -> int:
-        return self.events + self.duplicates + self.malformed
-
-    @property
-    def total(self) -> UnitStats:
-        total = UnitStats()
-        for stats in self.units.values():
-            total.add(stats)
-        return total
-
-
-class _Event(NamedTuple):
-    at: datetime
-    type: str
-    agency: str
-    fields: dict[str, Any]
-
-
-def due_by_rules(cal: WorkingCalendar, events: list[_Event], limit: float | None) -> tuple[datetime | None, bool]:
-    """(due_at, paused) after ``events``: the clock restarts from zero after a supplement
-    and the land clock pauses from sent_to_tax to obligation_paid (DOMAIN.md)."""
-    due: datetime | None = None
-    paused, held, remaining = False, None, timedelta(0)
-    if limit is None:
-        return None, False
-    for e in events:
-        if e.type == "received":
-            due = cal.add_days(e.at, limit)
-        elif e.type == "supplement_requested":
-            due, paused = None, True
-        elif e.type == "supplement_received":
-            due, paused = cal.add_days(e.at, limit), False
-        elif e.type == "sent_to_tax" and not paused:
-            held, remaining = due, cal.between(e.at, due) if due else timedelta(0)
-            due, paused = None, True
-        elif e.type == "obligation_paid" and paused and held is not None:
-            # Sent to tax after the due time: nothing remains, the old due time stands.
-            due, paused = (cal.add(e.at, remaining) if remaining else held), False
-    return due, paused
-
-
-def _judge(cal: WorkingCalendar, catalog: Catalog, events: list[_Event], end: datetime,
-           stats: GenerateStats) -> None:
-    """Count one dossier's written events into the ground truth."""
-    unit, received = events[0].agency, events[0]
-    code = received.fields["procedure_code"]
-    proc = catalog.lookup(code, cal.local_date(received.at))
-    limit = proc.limit_working_days if proc else None
-    row = stats.units.setdefault(unit, UnitStats())
-    in_period = cal.local_date(received.at) >= stats.start
-    for r in [row, _month_row(stats, cal.local_date(received.at))] if in_period else []:
-        r.received += 1
-        r.online += received.fields["channel"] == "online"
-        r.unknown_procedure += proc is None
-    by_type: dict[str, list[_Event]] = {}
-    for e in events:
-        by_type.setdefault(e.type, []).append(e)
-    first = {t: es[0].at for t, es in by_type.items()}
-    if code == "1.012711":
-        row.transfer_inheritance += 1
-        row.transfer_inheritance_to_tax += "sent_to_tax" in first
-    row.sent_to_tax += "sent_to_tax" in first
-    row.supplement += "supplement_requested" in first
-    row.moved += "transferred" in first
-    if "sent_to_tax" in first:
-        tax_due = cal.add_days(first["sent_to_tax"], _tax_limit(catalog, code, cal.local_date(first["sent_to_tax"])))
-        notice = first.get("tax_notice_issued")
-        row.late_tax_notice += tax_due < end and (notice is None or notice > tax_due)
-    finish = first.get("concluded") or first.get("withdrawn")
-    if finish is None:
-        due, _ = due_by_rules(cal, events, limit)
-        row.open += 1
-        row.open_overdue += due is not None and cal.local_date(due) < end.date()
-    else:
-        due, _ = due_by_rules(cal, [e for e in events if e.at <= finish], limit)
-        finished_on, due_on = cal.local_date(finish), (cal.local_date(due) if due else None)
-        month = _month_row(stats, finished_on)
-        for r in (row, month):
-            r.finished += 1
-            if "withdrawn" in first or due_on is None or finished_on == due_on:
-                r.on_time += 1
-            elif finished_on < due_on:
-                r.early += 1
-            else:
-                r.overdue += 1
-        row.withdrawn += "withdrawn" in first
-        outcome = by_type["concluded"][0].fields["outcome"] if "concluded" in first else None
-        row.rejected += outcome == "rejected"
-        row.missing_result += outcome == "approved" and "result_attached" not in first
-    results = [first[t] for t in ("result_attached", "result_returned") if t in first]
-    if results:
-        alarm = cal.add(min(results), WORKING_DAY)
-        concluded = first.get("concluded")
-        row.left_open += alarm < end and (concluded is None or concluded > alarm)
-    letters = by_type.get("extended", [])
-    row.extended += bool(letters)
-    if letters:
-        due, _ = due_by_rules(cal, [e for e in events if e.at <= letters[0].at], limit)
-        late = due is None or letters[0].at >= due or cal.between(letters[0].at, due) < WORKING_DAY
-        row.late_extension += late or len(letters) > 1
-
-
-def _tax_limit(catalog: Catalog, code: str, on: date) -> float:
-    """The tax authority's limit in force on the day of the slip (5 days by default)."""
-    proc = catalog.lookup(code, on)
-    return (proc.tax_limit_working_days if proc else None) or DEFAULT_TAX_LIMIT_DAYS
-
-
-def _month_row(stats: GenerateStats, day: date) -> UnitStats:
-    return stats.months.setdefault(day.replace(day=1), UnitStats())
 
 
 # -- stories ----------------------------------------------------------------------------
@@ -277,7 +109,7 @@ class _Storyteller:
         self.branches = [code for code in HABITS if units[code].kind == BRANCH]
         self.branch_shares = [HABITS[code].share for code in self.branches]
 
-    def tell(self, dossier_id: str, intake: _Intake) -> list[_Event]:
+    def tell(self, dossier_id: str, intake: _Intake) -> list[StoryEvent]:
         rng, cal, unit = self.rng, self.cal, intake.unit
         habits = HABITS[unit]
         code = self._procedure(unit)
@@ -289,17 +121,17 @@ class _Storyteller:
         if rng.random() < PERSONAL_SHARE:
             own["applicant_name"] = " ".join(rng.choice(names) for names in (SURNAMES, MIDDLE_NAMES, GIVEN_NAMES))
             own["phone"] = "09" + "".join(rng.choice("0123456789") for _ in range(8))
-        story = [_Event(intake.received_at, "received", unit, own)]
+        story = [StoryEvent(intake.received_at, "received", unit, own)]
 
         clock = intake.received_at
         if rng.random() < habits.supplement:
             # The completeness check finds a gap within the first working days.
             asked = cal.add(clock, _hours(rng.uniform(0.2, 2.5) * 8))
-            story.append(_Event(asked, "supplement_requested", unit, {}))
+            story.append(StoryEvent(asked, "supplement_requested", unit, {}))
             if rng.random() < SUPPLEMENT_ABANDONED:
                 return story
             clock = self._office_moment_after(asked, round(_clamp(rng.lognormvariate(math.log(6), 0.6), 1, 45)))
-            story.append(_Event(clock, "supplement_received", unit, {}))
+            story.append(StoryEvent(clock, "supplement_received", unit, {}))
 
         # The working time the dossier needs at the land units, from the (re)start.
         work = (limit or 10) * 8 * rng.lognormvariate(math.log(habits.pace * intake.slow), habits.spread)
@@ -325,20 +157,20 @@ class _Storyteller:
             t = cal.add(t, _hours((share - done) * work + rng.uniform(0.03, 0.3)))
             done = share
             if step == "out":
-                story.append(_Event(t, "transferred", holder, {"to_unit": other}))
+                story.append(StoryEvent(t, "transferred", holder, {"to_unit": other}))
                 holder = other
             elif step == "back":
-                story.append(_Event(t, "transferred", holder, {"to_unit": unit}))
+                story.append(StoryEvent(t, "transferred", holder, {"to_unit": unit}))
                 holder = unit
             elif step == "tax":
                 t = self._tax(story, t, holder, habits.tax_office, code)
             elif step == "withdrawn":
-                story.append(_Event(t, "withdrawn", holder, {}))
+                story.append(StoryEvent(t, "withdrawn", holder, {}))
                 return story
             elif step == "rejected":
-                story.append(_Event(t, "concluded", holder, {"outcome": "rejected"}))
+                story.append(StoryEvent(t, "concluded", holder, {"outcome": "rejected"}))
                 if rng.random() < 0.5:  # the refusal letter handed over
-                    story.append(_Event(self._return_moment(t), "result_returned", holder, {}))
+                    story.append(StoryEvent(self._return_moment(t), "result_returned", holder, {}))
                 return story
             else:
                 break
@@ -364,22 +196,22 @@ class _Storyteller:
             return self.rng.choices(self.branches, weights=self.branch_shares)[0]
         return None
 
-    def _tax(self, story: list[_Event], sent: datetime, holder: str, office: str, code: str) -> datetime:
+    def _tax(self, story: list[StoryEvent], sent: datetime, holder: str, office: str, code: str) -> datetime:
         """Information slip to tax, payment notice, proof of payment; returns the payment."""
         rng, cal = self.rng, self.cal
-        story.append(_Event(sent, "sent_to_tax", holder, {"tax_office": office}))
-        tax_limit = _tax_limit(self.catalog, code, cal.local_date(sent))
+        story.append(StoryEvent(sent, "sent_to_tax", holder, {"tax_office": office}))
+        days = tax_limit(self.catalog, code, cal.local_date(sent))
         late = rng.random() < TAX_HABITS[office].late
         share = rng.uniform(1.05, 2.2) if late else rng.uniform(0.1, 0.95)
-        notice = cal.add(sent, _hours(share * tax_limit * 8))
-        story.append(_Event(notice, "tax_notice_issued", office, {}))
+        notice = cal.add(sent, _hours(share * days * 8))
+        story.append(StoryEvent(notice, "tax_notice_issued", office, {}))
         online = rng.random() < ONLINE_PAYMENT
         days = round(_clamp(rng.lognormvariate(math.log(2 if online else 4), 0.7), 0, 40))
         paid = self._office_moment_after(notice, days)
-        story.append(_Event(paid, "obligation_paid", holder, {"channel": "online" if online else "counter"}))
+        story.append(StoryEvent(paid, "obligation_paid", holder, {"channel": "online" if online else "counter"}))
         return paid
 
-    def _finish(self, story: list[_Event], done: datetime, holder: str, dossier_id: str) -> None:
+    def _finish(self, story: list[StoryEvent], done: datetime, holder: str, dossier_id: str) -> None:
         """Result attached, dossier concluded, result returned; or one of the failures."""
         rng, cal = self.rng, self.cal
         habits = HABITS[story[0].agency]
@@ -389,20 +221,20 @@ class _Storyteller:
             # The work is done, nobody closes the dossier on the system for days.
             attached = rng.random() < 0.8
             if attached:
-                story.append(_Event(done, "result_attached", holder, document))
+                story.append(StoryEvent(done, "result_attached", holder, document))
             if not attached or rng.random() < 0.7:
-                story.append(_Event(cal.add(done, _hours(rng.uniform(0.2, 12))), "result_returned", holder, {}))
+                story.append(StoryEvent(cal.add(done, _hours(rng.uniform(0.2, 12))), "result_returned", holder, {}))
             concluded = cal.add(done, _hours(rng.uniform(1.6, 12) * 8))
-            story.append(_Event(concluded, "concluded", holder, {"outcome": "approved"}))
+            story.append(StoryEvent(concluded, "concluded", holder, {"outcome": "approved"}))
             return
         concluded = cal.add(done, _hours(rng.uniform(0.05, 3)))
         if habit >= habits.left_open + habits.no_result:
-            story.append(_Event(done, "result_attached", holder, document))
-        story.append(_Event(concluded, "concluded", holder, {"outcome": "approved"}))
+            story.append(StoryEvent(done, "result_attached", holder, document))
+        story.append(StoryEvent(concluded, "concluded", holder, {"outcome": "approved"}))
         if rng.random() < 0.85:
-            story.append(_Event(self._return_moment(concluded), "result_returned", holder, {}))
+            story.append(StoryEvent(self._return_moment(concluded), "result_returned", holder, {}))
 
-    def _apology(self, story: list[_Event], done: datetime, limit: float) -> None:
+    def _apology(self, story: list[StoryEvent], done: datetime, limit: float) -> None:
         """An apology letter with a new date for some dossiers that run late."""
         rng, cal = self.rng, self.cal
         habits = HABITS[story[0].agency]
@@ -424,14 +256,14 @@ class _Storyteller:
         if not restarted < letter < done:
             return
         new_due = self._end_of_day(cal.add_days(max(done, due), rng.uniform(0.3, 3)))
-        story.append(_Event(letter, "extended", self._holder_at(story, letter), {"new_due_at": _iso(new_due)}))
+        story.append(StoryEvent(letter, "extended", self._holder_at(story, letter), {"new_due_at": _iso(new_due)}))
         if rng.random() < SECOND_APOLOGY:
             second = cal.add(letter, cal.between(letter, done) * rng.uniform(0.2, 0.9))
             if letter < second < done:
                 new_due = self._end_of_day(cal.add_days(new_due, rng.uniform(1, 5)))
-                story.append(_Event(second, "extended", self._holder_at(story, second), {"new_due_at": _iso(new_due)}))
+                story.append(StoryEvent(second, "extended", self._holder_at(story, second), {"new_due_at": _iso(new_due)}))
 
-    def _holder_at(self, story: list[_Event], at: datetime) -> str:
+    def _holder_at(self, story: list[StoryEvent], at: datetime) -> str:
         holder = story[0].agency
         for e in story:
             if e.type == "transferred" and e.at <= at:
@@ -635,7 +467,7 @@ class _Feed:
         return orjson.dumps(obj)
 
 
-def _line(dossier_id: str, n: int, event: _Event) -> bytes:
+def _line(dossier_id: str, n: int, event: StoryEvent) -> bytes:
     obj = {"event_id": f"{dossier_id}:{n}", "event_type": event.type, "dossier_id": dossier_id,
            "occurred_at": _iso(event.at), "agency_code": event.agency}
     obj.update(event.fields)
@@ -732,7 +564,7 @@ def generate(
                     e.type in ("concluded", "withdrawn") and e.at < start_at for e in kept
                 ):
                     continue  # finished before the period: not part of it
-                _judge(cal, catalog, kept, end_at, stats)
+                judge(cal, catalog, kept, end_at, stats)
                 stats.dossiers += 1
                 for n, event in enumerate(kept, 1):
                     feed.push(event.at, _line(dossier_id, n, event))

@@ -10,31 +10,20 @@ the contract, which is where personal data would be.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from stream_app.domain.codes import (
+    INVALID_JSON,
+    KEY_MISMATCH,
+    NAIVE_TIMESTAMP,
+    SCHEMA_ERROR,
+    UNKNOWN_EVENT_TYPE,
+    ErrorCode,
+)
 from stream_app.schemas.events import EVENT_TYPES, Event
-
-ErrorCode = Literal[
-    "invalid_json",
-    "schema_error",
-    "unknown_event_type",
-    "naive_timestamp",
-    "key_mismatch",
-    "unknown_dossier",
-    "invalid_transition",
-]
-ERROR_CODES: tuple[ErrorCode, ...] = get_args(ErrorCode)
-INVALID_JSON: Final = "invalid_json"
-SCHEMA_ERROR: Final = "schema_error"
-UNKNOWN_EVENT_TYPE: Final = "unknown_event_type"
-NAIVE_TIMESTAMP: Final = "naive_timestamp"
-KEY_MISMATCH: Final = "key_mismatch"
-# Decided by the state machine, not here; defined here so all codes live in one place.
-UNKNOWN_DOSSIER: Final = "unknown_dossier"
-INVALID_TRANSITION: Final = "invalid_transition"
 
 MAX_EVENT_BYTES: Final = 1 << 20  # an event is ~200 bytes; a megabyte is garbage
 MAX_DETAIL_CHARS: Final = 500

@@ -16,9 +16,11 @@ from typing import Any
 
 import structlog
 
+from stream_app.core.ports import Restored
 from stream_app.domain.alerts import AlertSpec
 from stream_app.domain.events import DossierEvent
 from stream_app.domain.history import FiredAlert
+from stream_app.store.client import check_identifier
 from stream_app.store.rows import EVENT_COLUMNS, event_from_row
 
 log = structlog.get_logger(__name__)
@@ -27,13 +29,13 @@ CHUNK = 20_000
 _EVENT_COLS = ", ".join(c for c in EVENT_COLUMNS if c != "ingested_at")
 _ALERT_COLS = "alert_id, kind, dossier_id, unit, receiving_unit, procedure_code, fires_at, emitted_at, due_at, retracted"
 
-Restored = dict[str, tuple[list[DossierEvent], list[tuple[AlertSpec, FiredAlert]]]]
 
+class Restorer:
+    """The processor's `Restorer` on ClickHouse, plus what a job reads at start."""
 
-class StoreReader:
     def __init__(self, client: Any, database: str) -> None:
         self.client = client
-        self.db = database
+        self.db = check_identifier(database)
         self.has_history = self._scalar(f"SELECT count() > 0 FROM {self.db}.dossier_state") == 1
 
     def _scalar(self, sql: str, **params: Any) -> Any:
@@ -56,7 +58,7 @@ class StoreReader:
         ).result_rows
         return [r[0] for r in rows]
 
-    def load(self, dossier_ids: list[str]) -> Restored:
+    def dossiers(self, dossier_ids: list[str]) -> Restored:
         """Events and emitted alerts of these dossiers (those the store knows)."""
         if not self.has_history or not dossier_ids:
             return {}

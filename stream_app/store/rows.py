@@ -1,8 +1,9 @@
-"""Rows for the ClickHouse tables, built from the domain's objects.
+"""Rows for the ClickHouse tables, built from what the processor produced.
 
-Column lists here are the single source of truth the sink inserts with; they
-match sinks/migrations. Times stay timezone-aware (clickhouse-connect treats
-naive datetimes as UTC).
+The column lists here are the single source of truth the writer inserts with;
+they match `store/migrations`. Each builder only puts values in column order:
+every decision (classification, cause, due time) was taken in the domain. Times
+stay timezone-aware (clickhouse-connect treats naive datetimes as UTC).
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from stream_app.domain.alerts import AlertSpec
-from stream_app.domain.causes import overdue_cause, overdue_unit
-from stream_app.domain.dossier import Rules
+from stream_app.core.output import AlertChange
 from stream_app.domain.events import DossierEvent
-from stream_app.domain.history import DossierHistory
+from stream_app.domain.snapshot import DossierSnapshot
 from stream_app.schemas.parse import DeadLetter
 
 EVENT_COLUMNS = (
@@ -34,16 +33,18 @@ ALERT_COLUMNS = (
     "alert_id", "kind", "dossier_id", "unit", "receiving_unit", "procedure_code", "fires_at",
     "emitted_at", "due_at", "message", "retracted", "version",
 )
+PROGRESS_COLUMNS = ("name", "watermark", "updated_at")
 TABLE_COLUMNS = {
     "events": EVENT_COLUMNS,
     "dead_letters": DEAD_LETTER_COLUMNS,
     "dossier_state": STATE_COLUMNS,
     "alerts": ALERT_COLUMNS,
-    "stream_progress": ("name", "watermark", "updated_at"),
+    "stream_progress": PROGRESS_COLUMNS,
 }
+_SNAPSHOT_FIELDS = STATE_COLUMNS[:-1]  # DossierSnapshot holds them all but the wall clock
 
 
-def event_row(ev: DossierEvent, now: datetime) -> list[Any]:
+def event_row(ev: DossierEvent, now: datetime | None) -> list[Any]:
     return [
         ev.event_id, ev.dossier_id, ev.event_type, ev.occurred_at, ev.agency_code, ev.procedure_code,
         ev.channel, ev.source_due_at, ev.to_unit, ev.tax_office, ev.new_due_at, ev.outcome,
@@ -56,49 +57,17 @@ def event_from_row(row: dict[str, Any]) -> DossierEvent:
     return DossierEvent(**fields)
 
 
-def dead_letter_row(dl: DeadLetter, now: datetime) -> list[Any]:
+def dead_letter_row(dl: DeadLetter, now: datetime | None) -> list[Any]:
     return [now, dl.source, dl.raw, dl.error_code, dl.error_detail]
 
 
-def classification(h: DossierHistory, rules: Rules) -> str:
-    s = h.state
-    done = s.finish_classification(rules.calendar)
-    if done is not None:
-        return done
-    if s.due_at is not None and h.breached(rules.calendar.end_of_local_day(s.due_at)):
-        return "open_overdue"
-    return "open"
+def state_row(s: DossierSnapshot, now: datetime | None) -> list[Any]:
+    return [*(getattr(s, name) for name in _SNAPSHOT_FIELDS), now]
 
 
-def state_row(h: DossierHistory, rules: Rules, now: datetime) -> list[Any]:
-    s = h.state
-    cls = classification(h, rules)
-    overdue = cls in ("overdue", "open_overdue")
+def alert_row(a: AlertChange) -> list[Any]:
+    spec = a.spec
     return [
-        s.dossier_id, s.procedure_code, s.procedure_known, s.receiving_unit, s.current_unit, s.channel,
-        s.status, s.received_at, None if s.status == "paused" else s.due_at, s.extended_due_at,
-        len(s.extensions), sum(1 for *_, late in s.extensions if late),
-        s.finished_at, s.outcome, cls, min(s.supplement_count, 255), s.sent_to_tax_at, s.tax_due_at,
-        s.tax_notice_at, s.paid_at, s.payment_channel, s.result_attached_at, s.result_returned_at,
-        {u: round(v, 4) for u, v in s.unit_hours.items()},
-        overdue_cause(s, rules.calendar) if overdue else None,
-        overdue_unit(s) if overdue else None,
-        h.active, h.version, now,
+        spec.alert_id, spec.kind, spec.dossier_id, spec.unit, spec.receiving_unit, spec.procedure_code,
+        spec.fires_at, a.emitted_at, spec.due_at, a.message, a.retracted, a.version,
     ]
-
-
-def alert_row(a: AlertSpec, message: str, emitted_at: datetime, retracted: bool) -> list[Any]:
-    return [
-        a.alert_id, a.kind, a.dossier_id, a.unit, a.receiving_unit, a.procedure_code, a.fires_at,
-        emitted_at, a.due_at, message, retracted, 2 if retracted else 1,
-    ]
-
-
-def alert_message(row: list[Any]) -> dict[str, Any]:
-    """The alert as JSON-ready dict for the alerts topic and webhooks."""
-    out = dict(zip(ALERT_COLUMNS, row))
-    for k in ("fires_at", "emitted_at", "due_at"):
-        if out[k] is not None:
-            out[k] = out[k].isoformat(timespec="milliseconds")
-    out.pop("version")
-    return out

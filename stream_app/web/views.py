@@ -20,18 +20,21 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import faust
 import orjson
 import structlog
 from faust.web import Request, Response, View
 
+from stream_app.domain.directory import Directory
+from stream_app.domain.dossier import Rules
 from stream_app.domain.messages import KIND_LABELS
 from stream_app.web import queries, timeline
 
-if TYPE_CHECKING:
-    from stream_app.jobs.run import Stack
+# The page's one port to the store: run a blocking query `fn(client, database, *args)`
+# wherever the store may be touched (the pipeline's executor, which owns every chDB call).
+Read = Callable[..., Awaitable[Any]]
 
 log = structlog.get_logger(__name__)
 
@@ -46,12 +49,11 @@ _BRANCH_PREFIX = "Chi nhánh Văn phòng Đăng ký đất đai "
 class LiveData:
     """The page's data, read from the store through the pipeline's executor."""
 
-    def __init__(self, stack: "Stack") -> None:
-        self.stack = stack
-        self.db = stack.settings.database
-        self.calendar = stack.rules.calendar
-        self.warning = stack.rules.warning
-        self.directory = stack.directory
+    def __init__(self, read: Read, rules: Rules, directory: Directory) -> None:
+        self.read = read
+        self.calendar = rules.calendar
+        self.warning = rules.warning
+        self.directory = directory
         self._cache: dict[str, tuple[float, Any]] = {}
 
     async def _cached(self, key: str, build: Callable[[], Awaitable[Any]]) -> Any:
@@ -63,7 +65,7 @@ class LiveData:
         return value
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await self.stack.pipeline.call(fn, self.stack.client, self.db, *args)
+        return await self.read(fn, *args)
 
     def unit(self, code: str) -> dict[str, str]:
         full = self.directory.unit_name(code or None)
@@ -178,9 +180,8 @@ def _asset(name: str) -> str:
     return resources.files("stream_app.web").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def register_views(app: faust.App, stack: "Stack") -> None:
+def register_views(app: faust.App, data: LiveData) -> None:
     """Add the live page and its endpoints to the worker's web server."""
-    data = LiveData(stack)
     assets = {name: (_asset(name), ctype) for name, ctype in _ASSETS.items()}
 
     async def answer(view: View, fetch: Callable[[], Awaitable[Any]]) -> Response:

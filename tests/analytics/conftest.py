@@ -14,7 +14,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from stream_app.jobs.run import kafka_bootstrap, run_file
+from stream_app.jobs.run import run_file
+from stream_app.jobs.stack import kafka_bootstrap
 from stream_app.settings import Settings
 from stream_app.store.client import connect
 from tests.analytics import crafted

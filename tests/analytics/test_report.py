@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_app.report import run_report
+from stream_app.jobs.report import run_report
 from stream_app.settings import Settings
 from tests.analytics.crafted import D3, D6
 

@@ -22,10 +22,12 @@ from typing import Any
 import pytest
 
 from bench.scale import _build_report_store
-from stream_app.jobs.run import kafka_bootstrap, run_file
+from stream_app.jobs.run import run_file
+from stream_app.jobs.stack import kafka_bootstrap
 from stream_app.replay.generate import generate
 from stream_app.settings import Settings
-from stream_app.store.client import connect, migrate
+from stream_app.store.client import connect
+from stream_app.store.migrate import migrate
 from tests.analytics.views_old import assert_same_views, install_002
 
 pytestmark = pytest.mark.integration

@@ -1,24 +1,25 @@
 """The analytics views as migration 002 defined them, for comparing with the current ones.
 
-Migration 004 redefines dossier_facts, unit_daily and monthly_report for speed and
-must give exactly the same rows. `install_002` creates 002's three views, from the
-002 file as shipped, in another database of the same store, reading the same tables;
+The views of stream_app/store/views.sql redefine dossier_facts, unit_daily and
+monthly_report for speed and must give exactly the same rows. `install_002` creates
+002's three views, from the 002 file as it shipped (kept here as views_002.sql), in
+another database of the same store, reading the same tables;
 `assert_same_views` compares every column's name and type and every row.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from stream_app.store.client import _statements
+from stream_app.store.migrate import _statements
 
 VIEWS = ("dossier_facts", "unit_daily", "monthly_report")
 
 
 def install_002(client: Any, db: str, into: str) -> None:
-    sql = resources.files("stream_app.store").joinpath("migrations", "002_analytics.sql").read_text(encoding="utf-8")
+    sql = Path(__file__).with_name("views_002.sql").read_text(encoding="utf-8")
     for view in VIEWS:
         sql = sql.replace("{db}." + view, f"{into}.{view}")
     client.command(f"CREATE DATABASE IF NOT EXISTS {into}")

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from stream_app.domain.dossier import INVALID_TRANSITION, DossierState
+from stream_app.domain.codes import INVALID_TRANSITION
+from stream_app.domain.dossier import DossierState
 from tests.domain.builders import (
     BRANCH,
     DESK,

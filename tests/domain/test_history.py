@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from stream_app.domain.alerts import candidates
 from stream_app.domain.calendar import TZ
-from stream_app.domain.dossier import INVALID_TRANSITION, DossierState
+from stream_app.domain.dossier import DossierState
 from stream_app.domain.events import RANK, DossierEvent
-from stream_app.domain.history import DUPLICATE, DossierHistory, FiredAlert
+from stream_app.domain.history import Added, DossierHistory, FiredAlert
 from tests.domain.builders import (
     BRANCH,
     DOSSIER,
@@ -57,19 +57,19 @@ def test_a_repeated_event_id_is_a_duplicate_and_changes_nothing():
     h = history([REC, ev("transferred", "2024-03-05 09:00", to_unit=BRANCH)])
     before = (list(h.events), copy.deepcopy(h.state), h.alerts(), h.version)
     again = ev("transferred", "2024-03-05 09:00", to_unit="somewhere else")  # same id, other content
-    assert h.add(again, RULES) == DUPLICATE
+    assert h.add(again, RULES) == Added.DUPLICATE
     assert (list(h.events), h.state, h.alerts(), h.version) == before
 
 
 def test_a_duplicate_of_an_early_event_is_a_duplicate_too():
     h = history([REC, ev("concluded", "2024-03-12 09:00")])
-    assert (h.add(REC, RULES), len(h.events)) == (DUPLICATE, 2)
+    assert (h.add(REC, RULES), len(h.events)) == (Added.DUPLICATE, 2)
 
 
 def test_an_impossible_step_is_reported_and_changes_nothing():
     h = history([REC])
     state, version = repr(h.state), h.version
-    assert h.add(ev("tax_notice_issued", "2024-03-05 09:00"), RULES) == INVALID_TRANSITION
+    assert h.add(ev("tax_notice_issued", "2024-03-05 09:00"), RULES) == Added.WAITING
     assert (repr(h.state), h.version, [e.event_type for e in h.events]) == (state, version, ["received"])
 
 
@@ -77,14 +77,14 @@ def test_an_impossible_late_step_is_reported_and_keeps_the_fold():
     h = history([REC, ev("sent_to_tax", "2024-03-07 09:00")])
     state = repr(h.state)
     # A supplement coming back that was never requested, arriving out of order.
-    assert h.add(ev("supplement_received", "2024-03-06 09:00"), RULES) == INVALID_TRANSITION
+    assert h.add(ev("supplement_received", "2024-03-06 09:00"), RULES) == Added.WAITING
     assert (repr(h.state), [e.event_type for e in h.events]) == (state, ["received", "sent_to_tax"])
 
 
 def test_a_repeat_of_an_impossible_event_is_a_duplicate():
     h = history([REC])
     wrong = ev("obligation_paid", "2024-03-05 09:00")
-    assert (h.add(wrong, RULES), h.add(wrong, RULES)) == (INVALID_TRANSITION, DUPLICATE)
+    assert (h.add(wrong, RULES), h.add(wrong, RULES)) == (Added.WAITING, Added.DUPLICATE)
 
 
 # -- out of order -----------------------------------------------------------------------
@@ -99,14 +99,14 @@ def test_a_late_event_is_folded_in_its_place():
 def test_an_impossible_event_is_reported_kept_aside_and_applied_once_possible():
     h = history([REC])
     paid, sent = ev("obligation_paid", "2024-03-12 09:00"), ev("sent_to_tax", "2024-03-06 09:00")
-    assert (h.add(paid, RULES), h.pending) == (INVALID_TRANSITION, [paid])
-    assert (h.add(sent, RULES), h.pending, h.events, h.state.paid_at) == (None, [], [REC, sent, paid], t("2024-03-12 09:00"))
+    assert (h.add(paid, RULES), h.waiting) == (Added.WAITING, [paid])
+    assert (h.add(sent, RULES), h.waiting, h.events, h.state.paid_at) == (Added.APPLIED, [], [REC, sent, paid], t("2024-03-12 09:00"))
 
 
 def test_from_events_ignores_repeated_ids():
     events = [REC, ev("transferred", "2024-03-05 09:00", to_unit=BRANCH)]
     twice = DossierHistory.from_events(DOSSIER, events + events, RULES)
-    assert (twice.events, twice.state, twice.pending) == (events, history(events).state, [])
+    assert (twice.events, twice.state, twice.waiting) == (events, history(events).state, [])
 
 
 def test_events_before_received_wait_for_it():
@@ -117,7 +117,7 @@ def test_events_before_received_wait_for_it():
 
 
 def test_the_first_add_of_an_orphan_event_reports_it():
-    assert DossierHistory(DOSSIER).add(ev("concluded", "2024-03-06 09:00"), RULES) == INVALID_TRANSITION
+    assert DossierHistory(DOSSIER).add(ev("concluded", "2024-03-06 09:00"), RULES) == Added.WAITING
 
 
 def test_from_events_equals_feeding_one_by_one():
@@ -186,13 +186,13 @@ def test_breached_tells_whether_the_breach_was_emitted_and_stands():
 def test_a_late_event_disproves_an_emitted_alert(watermark, late, disproved):
     h = history([REC])
     fired = {h.alerts()[aid].kind: aid for aid in fire(h, watermark)}
-    assert (h.add(late, RULES), sorted(h.disproved())) == (None, sorted(fired[k] for k in disproved))
+    assert (h.add(late, RULES), sorted(h.disproved())) == (Added.APPLIED, sorted(fired[k] for k in disproved))
 
 
 def test_a_late_tax_notice_disproves_tax_overdue():
     h = history([REC, ev("sent_to_tax", "2024-03-06 09:00")])
     [aid] = fire(h, t("2024-03-13 09:00"))  # tax due Wed 13/3 09:00
-    assert (h.add(ev("tax_notice_issued", "2024-03-12 15:00"), RULES), h.disproved()) == (None, [aid])
+    assert (h.add(ev("tax_notice_issued", "2024-03-12 15:00"), RULES), h.disproved()) == (Added.APPLIED, [aid])
 
 
 def test_a_late_event_that_changes_no_alert_disproves_nothing():

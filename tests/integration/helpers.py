@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from stream_app.jobs.run import Summary, kafka_bootstrap, run_file
+from stream_app.jobs.run import Summary, run_file
+from stream_app.jobs.stack import kafka_bootstrap
 from stream_app.settings import Settings
 from stream_app.store.client import connect
 
@@ -135,26 +136,28 @@ def assigned(stack: Any) -> set[int]:
 
 
 def until(predicate: Any, timeout: float = 90.0) -> None:
-    """Poll until the predicate holds (a thread-side wait on workers running elsewhere)."""
-    import time
+    """Poll until the predicate holds (a thread-side wait on workers running elsewhere),
+    with the jobs' own run-until primitive."""
+    from stream_app.jobs import until as jobs
 
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.2)
+    try:
+        asyncio.run(jobs.until(predicate, every_s=0.2, timeout_s=timeout))
+    except TimeoutError:
+        raise AssertionError("condition not met in time") from None
 
 
 def recorded_stacks(monkeypatch: Any) -> list[Any]:
-    """Every `runner.Stack` built from now on, to look inside workers started elsewhere."""
-    from stream_app.jobs import run as runner
+    """Every `Stack` built from now on, to look inside workers started elsewhere."""
+    from stream_app.jobs import replay, run, worker
+    from stream_app.jobs import stack as stack_module
 
     stacks: list[Any] = []
 
-    class Recorded(runner.Stack):
+    class Recorded(stack_module.Stack):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             stacks.append(self)
 
-    monkeypatch.setattr(runner, "Stack", Recorded)
+    for module in (worker, run, replay):
+        monkeypatch.setattr(module, "Stack", Recorded)
     return stacks

@@ -11,8 +11,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaProducer
 
-from stream_app.jobs.run import run_worker
-from stream_app.kafka.broker import EmbeddedBroker, ensure_topics
+from stream_app.jobs.worker import run_worker
+from stream_app.kafka.admin import ensure_topics
+from stream_app.kafka.broker import EmbeddedBroker
 from tests.integration.helpers import committed_at_least, settings_for
 
 pytestmark = pytest.mark.integration

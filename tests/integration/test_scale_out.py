@@ -21,8 +21,9 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from stream_app.jobs.run import run_worker
-from stream_app.kafka.broker import EmbeddedBroker, ensure_topics
+from stream_app.jobs.worker import run_worker
+from stream_app.kafka.admin import ensure_topics
+from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.replay.generate import generate
 from stream_app.schemas.parse import DeadLetter, parse_line
 from tests.integration.helpers import (

@@ -21,14 +21,9 @@ import pytest
 import structlog
 from kafka import KafkaProducer
 
-import stream_app.kafka.broker as broker_module
-from stream_app.kafka.broker import (
-    BrokerUnavailable,
-    EmbeddedBroker,
-    free_port,
-    wait_for_broker,
-    watch_broker,
-)
+import stream_app.kafka.admin as broker_module
+from stream_app.kafka.admin import BrokerUnavailable, wait_for_broker, watch_broker
+from stream_app.kafka.broker import EmbeddedBroker, free_port
 from stream_app.settings import Settings
 from tests.reliability.helpers import (
     DOSSIER_STREAM,

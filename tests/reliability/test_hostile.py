@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import orjson
 import pytest
 
-from stream_app.schemas.parse import ERROR_CODES
+from stream_app.domain.codes import ERROR_CODES
 from tests.integration.helpers import run
 from tests.reliability.helpers import query
 

@@ -19,12 +19,12 @@ from clickhouse_connect.driver.exceptions import OperationalError
 from kafka.admin import KafkaAdminClient
 
 import stream_app.core.pipeline as pipeline_module
-import stream_app.jobs.run as runner_module
+import stream_app.jobs.stack as stack_module
 from stream_app.core.pipeline import Pipeline
 from stream_app.jobs.run import run_file
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.settings import Settings
-from stream_app.store.client import ClickHouseSink
+from stream_app.store.writer import ClickHouseSink
 from tests.reliability.conftest import CleanRun
 from tests.reliability.helpers import tables
 
@@ -81,8 +81,8 @@ def test_an_outage_holds_the_batch_logs_once_and_recovers_with_nothing_lost(
             super().__init__(*args, **kwargs)
             pipelines.append(self)
 
-    monkeypatch.setattr(runner_module, "ClickHouseSink", sink)
-    monkeypatch.setattr(runner_module, "Pipeline", Recorded)
+    monkeypatch.setattr(stack_module, "ClickHouseSink", sink)
+    monkeypatch.setattr(stack_module, "Pipeline", Recorded)
     settings = Settings(clickhouse=f"chdb://{tmp_path / 'store'}")
     during: dict[str, Any] = {}
 

@@ -17,9 +17,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stream_app.kafka.broker import free_port, kafka_client_config
+from stream_app.core.ports import Delivery
+from stream_app.kafka.broker import free_port
+from stream_app.kafka.security import client_config as kafka_client_config
 from stream_app.logs import Repeats, scrub, scrub_secrets
-from stream_app.notify.webhooks import Delivery, WebhookNotifier, endpoint_id, signature
+from stream_app.notify.webhooks import WebhookNotifier, endpoint_id, signature
 from stream_app.settings import Settings
 from stream_app.store.client import redact
 from tests.reliability.conftest import CleanRun

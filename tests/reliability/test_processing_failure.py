@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 # The processor raises on the batch holding dossier 0007, as a bug would.
 SCRIPT = """
 import sys
-from stream_app.processor import Processor
+from stream_app.core.processor import Processor
 real = Processor.process
 def broken(self, records):
     if any(b"-0007" in r.raw for r in records):

@@ -25,16 +25,21 @@ from typing import Any
 
 import pytest
 
+from stream_app.core.output import Record
 from stream_app.core.pipeline import Pipeline
-from stream_app.core.processor import Processor, Record
+from stream_app.core.processor import Processor
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.catalog import Catalog
 from stream_app.domain.directory import Directory
 from stream_app.domain.dossier import Rules
 from stream_app.replay.source import peek, read_lines
-from stream_app.store.client import ClickHouseSink, connect, migrate
-from stream_app.store.restore import StoreReader
+from stream_app.store.client import connect
+from stream_app.store.migrate import migrate
+from stream_app.kafka.producer import partitioner
+from stream_app.store.outbox import Outbox
+from stream_app.store.restore import Restorer
 from stream_app.store.rows import TABLE_COLUMNS
+from stream_app.store.writer import BatchWriter, ClickHouseSink
 from tests.reliability.helpers import tables
 
 pytestmark = pytest.mark.integration
@@ -68,18 +73,19 @@ class DyingClient:
 def start(client: Any, die_before: str | None = None) -> Pipeline:
     """What `Stack` does at start: migrate, restore from the store, build the pipeline."""
     migrate(client, "dossier")
-    reader = StoreReader(client, "dossier")
+    restorer = Restorer(client, "dossier")
     processor = Processor(RULES, DIRECTORY, partitions=4, lateness=timedelta(minutes=10),
-                          now=lambda: datetime(2030, 1, 1, tzinfo=timezone.utc), loader=reader,
-                          watermark=reader.watermark())
-    processor.restore(reader.load(reader.active_ids()))
-    return Pipeline(processor, ClickHouseSink(DyingClient(client, die_before), "dossier", TABLE_COLUMNS),
-                    alerts_topic="a", dlq_topic="d")
+                          now=lambda: datetime(2030, 1, 1, tzinfo=timezone.utc), partitioner=partitioner(4),
+                          restorer=restorer, watermark=restorer.watermark())
+    processor.restore(restorer.dossiers(restorer.active_ids()))
+    sink = ClickHouseSink(DyingClient(client, die_before), "dossier", TABLE_COLUMNS)
+    return Pipeline(processor, BatchWriter(sink, Outbox(client, "dossier")))
 
 
 def batches(path: Path, size: int) -> list[list[Record]]:
     """The file as Kafka would deliver it: keyed, partitioned, offsets per partition."""
-    probe = Processor(RULES, DIRECTORY, partitions=4, lateness=timedelta(minutes=10), now=lambda: AS_OF)
+    probe = Processor(RULES, DIRECTORY, partitions=4, lateness=timedelta(minutes=10), now=lambda: AS_OF,
+                      partitioner=partitioner(4))
     offsets = [0, 0, 0, 0]
     records = []
     for n, raw in read_lines(path):
@@ -97,9 +103,9 @@ def replay(store: Path, chunks: list[list[Record]], die_before: str | None = Non
         try:
             for i, chunk in enumerate(chunks):
                 if i == at and die_before is not None:
-                    pipeline.sink.client.table = die_before
+                    pipeline.store.sink.client.table = die_before
                 else:
-                    pipeline.sink.client.table = None
+                    pipeline.store.sink.client.table = None
                 asyncio.run(pipeline.handle(chunk))
             asyncio.run(pipeline.finish(AS_OF))
         finally:

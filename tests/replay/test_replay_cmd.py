@@ -20,7 +20,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from stream_app.cli import main
 from stream_app.jobs.replay import embedded, to_cluster
-from stream_app.kafka.broker import EmbeddedBroker, ensure_topics
+from stream_app.kafka.admin import ensure_topics
+from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.replay.export import Selection
 from stream_app.replay.feed import FileFeed
 from stream_app.replay.pace import Pacer

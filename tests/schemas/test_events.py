@@ -7,16 +7,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from stream_app.schemas import (
+from stream_app.schemas import export
+from stream_app.schemas.events import (
     EVENT_TYPES,
     Concluded,
     Extended,
     Received,
     ResultAttached,
+    Transferred,
+    Withdrawn,
     event_fields,
-    export,
 )
-from stream_app.schemas.events import Transferred, Withdrawn
 
 ICT = timezone(timedelta(hours=7))
 COMMON = {

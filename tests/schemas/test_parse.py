@@ -11,14 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream_app.schemas import (
-    ERROR_CODES,
-    EVENT_MODELS,
-    EVENT_TYPES,
+from stream_app.domain.codes import ERROR_CODES
+from stream_app.schemas.events import EVENT_MODELS, EVENT_TYPES, EventBase, event_fields
+from stream_app.schemas.parse import (
     MAX_EVENT_BYTES,
     DeadLetter,
-    EventBase,
-    event_fields,
     parse_event,
     parse_line,
 )

@@ -44,7 +44,9 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from stream_app.jobs.run import kafka_bootstrap, run_file, run_worker
+from stream_app.jobs.run import run_file
+from stream_app.jobs.stack import kafka_bootstrap
+from stream_app.jobs.worker import run_worker
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.settings import Settings
 from stream_app.store.client import connect

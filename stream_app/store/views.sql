@@ -1,28 +1,28 @@
--- Analytics, faster (issue 6): the same views, the same columns and the same rows
--- as 002_analytics.sql, arranged so that a month filter is applied before the work.
+-- The analytics views (CONTRACT §3): dossier_facts, unit_daily, monthly_report, and the
+-- helper views they share (stream_clock, dossier_breaches, dossier_restarts).
 --
--- 002 computed every month of every unit and filtered the month afterwards: the
--- breach and restart times of all dossiers were joined onto every dossier first,
--- and the supplement restart times were read from `events FINAL`. Here:
+-- Views hold no rows of their own: they read dossier_state FINAL, alerts FINAL, events
+-- and stream_progress FINAL, so they are exact under replays, restarts and late events
+-- by construction, and nothing here can drift from the core tables. `migrate()`
+-- re-creates every one of them each time it runs, so a view changes by editing it here.
 --
--- * monthly_report is one GROUP BY (unit, month) over a UNION ALL of the unit's
---   month series and the dossiers' (month, kind) rows. `WHERE month = …` on the
---   view is a filter on a grouping key, so ClickHouse pushes it into every branch,
---   right after the ARRAY JOIN that gives each row its month: only the month's
---   rows are joined to their breach and restart times and counted. Months and
---   kinds are parallel Date and UInt8 arrays, cheaper to expand than 002's
---   (Date, String) tuples.
--- * The restart times are deduplicated by (dossier_id, event_id), the key that
---   `events FINAL` deduplicates on, instead of reading the table FINAL: an
---   event_id is written with the same fields every time (a repeated event_id
---   changes nothing in a dossier's history), so this is the same set of rows.
--- * The stream's "now" and the per-dossier breach and restart times, repeated in
---   002, are each defined once: the helper views stream_clock, dossier_breaches
---   and dossier_restarts.
+-- "Overdue at an instant T" (the end of a day or of a month) for a dossier still open at
+-- T: a standing (not retracted) sla_breach alert fired before T, and no
+-- supplement_received after that breach and before T (the supplement restarts the time
+-- limit from zero, so the dossier is back within a fresh limit). This is the stream's own
+-- rule for dossier_state.classification = 'open_overdue', applied at T.
 --
--- The definitions of "open" and "overdue at the end of a period" are 002's (see
--- the comment at its top). No statement may contain a semicolon except as its
--- terminator (see migrate()).
+-- monthly_report is one GROUP BY (unit, month) over a UNION ALL of the unit's month
+-- series and the dossiers' (month, kind) rows, so that `WHERE month = …` on the view is a
+-- filter on a grouping key that ClickHouse pushes into every branch, right after the
+-- ARRAY JOIN that gives each row its month: only the month's rows are joined to their
+-- breach and restart times and counted (under a second over 10 M events). The restart
+-- times are deduplicated by (dossier_id, event_id), the key `events FINAL` deduplicates
+-- on, instead of reading that table FINAL.
+--
+-- Every time is DateTime64(3, 'Asia/Ho_Chi_Minh'): toDate/toStartOfMonth give the local
+-- calendar day and month; a period end is local midnight of the next day. No statement
+-- may contain a semicolon except as its terminator (see migrate()).
 
 -- The stream's current time: the latest of the stream watermark and every time in
 -- dossier_state (null on an empty store).
@@ -95,7 +95,7 @@ LEFT JOIN {db}.dossier_breaches AS b ON b.dossier_id = s.dossier_id
 LEFT JOIN {db}.dossier_restarts AS r ON r.dossier_id = s.dossier_id
 SETTINGS join_use_nulls = 0;
 
--- As in 002: per local day, receiving unit and procedure; a day appears when
+-- Per local day, receiving unit and procedure; a day appears when
 -- something happened on it or a dossier of that unit and procedure was open at its
 -- end; open dossiers are carried day by day up to the stream's current day.
 CREATE OR REPLACE VIEW {db}.unit_daily AS
@@ -153,7 +153,7 @@ FROM
 )
 GROUP BY day, unit, procedure_code;
 
--- As in 002: one row per local month and receiving unit, for every month from the
+-- One row per local month and receiving unit, for every month from the
 -- unit's first received dossier up to the stream's current month (zeros included).
 -- A finished dossier counts in the month of finished_at (and as the previous month
 -- of the next one); "open at month end" is received before and not finished by

@@ -5,19 +5,23 @@
 behind it. It turns event dicts into Kafka-like `Record`s the way the replay does (raw
 orjson bytes, key = the dossier code, the partition Kafka's default partitioner picks,
 offsets increasing per partition, source ``f.jsonl:<line>``) and keeps every output it
-has read, so a test can look at one call's `Outbox` or at everything so far.
+has read, so a test can look at one call's output or at everything so far. Each output
+is read as the store writes it and the DLQ carries it (`Written`: rows per table, the
+dead letters as published), so tests speak in the contract's columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 import pytest
 
-from stream_app.core.processor import Outbox, Processor, Record
+from stream_app.core.output import Output, Record
+from stream_app.core.processor import Processor
 from stream_app.domain.alerts import AlertSpec
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.catalog import Catalog
@@ -25,12 +29,17 @@ from stream_app.domain.directory import Directory
 from stream_app.domain.dossier import Rules
 from stream_app.domain.events import DossierEvent
 from stream_app.domain.history import FiredAlert
+from stream_app.kafka.producer import partitioner
 from stream_app.store.rows import (
     ALERT_COLUMNS,
     DEAD_LETTER_COLUMNS,
     EVENT_COLUMNS,
     STATE_COLUMNS,
+    alert_row,
+    dead_letter_row,
     event_from_row,
+    event_row,
+    state_row,
 )
 
 CALENDAR = WorkingCalendar.load()
@@ -56,6 +65,30 @@ class Clock:
         return self.at
 
 
+@dataclass
+class Written:
+    """One output as the store writes it (rows in the contract's column order) and as the
+    DLQ carries it (`dlq`: the dead letters themselves)."""
+
+    events: list[list[Any]]
+    dead_letters: list[list[Any]]
+    dlq: list[Any]
+    alerts: list[list[Any]]
+    state_rows: list[list[Any]]
+    output: Output
+
+    @classmethod
+    def of(cls, out: Output) -> "Written":
+        return cls(
+            events=[event_row(ev, out.at) for ev in out.events],
+            dead_letters=[dead_letter_row(dl, out.at) for dl in out.dead_letters],
+            dlq=list(out.dead_letters),
+            alerts=[alert_row(a) for a in out.alerts],
+            state_rows=[state_row(st, out.at) for st in out.states],
+            output=out,
+        )
+
+
 class Driver:
     """One processor plus the record maker and everything read from it so far."""
 
@@ -64,11 +97,12 @@ class Driver:
         self.clock = clock or Clock()
         self.processor = Processor(
             rules=RULES, directory=DIRECTORY, partitions=PARTITIONS, lateness=LATENESS,
-            now=self.clock, loader=None, watermark=watermark, hot_limit=hot_limit,
+            now=self.clock, partitioner=partitioner(PARTITIONS), restorer=None, watermark=watermark,
+            hot_limit=hot_limit,
         )
         self.line = 0
         self.offsets: dict[int, int] = {}
-        self.outputs: list[Outbox] = []
+        self.outputs: list[Written] = []
 
     # ------------------------------------------------------------------ input
     def record(self, event: dict[str, Any] | bytes, *, key: bytes | str | None = None,
@@ -86,24 +120,24 @@ class Driver:
         self.line += 1
         return Record(raw=raw, key=key, partition=partition, offset=offset, source=f"f.jsonl:{self.line}")
 
-    def push(self, *events: dict[str, Any] | Record) -> Outbox:
+    def push(self, *events: dict[str, Any] | Record) -> Written:
         """One batch: dicts become records in order; records go as they are."""
         records = [e if isinstance(e, Record) else self.record(e) for e in events]
         return self._keep(self.processor.process(records))
 
-    def push_each(self, events: Iterable[dict[str, Any]]) -> list[Outbox]:
+    def push_each(self, events: Iterable[dict[str, Any]]) -> list[Written]:
         """One batch per event."""
         return [self.push(e) for e in events]
 
-    def advance(self, watermark: datetime) -> Outbox:
+    def advance(self, watermark: datetime) -> Written:
         return self._keep(self.processor.advance(watermark))
 
-    def finish(self, as_of: datetime) -> Outbox:
+    def finish(self, as_of: datetime) -> Written:
         return self._keep(self.processor.finish(as_of))
 
-    def _keep(self, out: Outbox) -> Outbox:
-        self.outputs.append(out)
-        return out
+    def _keep(self, out: Output) -> Written:
+        self.outputs.append(written := Written.of(out))
+        return written
 
     # ----------------------------------------------------------------- output
     @property
@@ -135,7 +169,7 @@ class Driver:
         return latest
 
     def stored(self) -> dict[str, tuple[list[DossierEvent], list[tuple[AlertSpec, FiredAlert]]]]:
-        """What `StoreReader.load` would read back from the rows written so far."""
+        """What `Restorer.dossiers` would read back from the rows written so far."""
         events: dict[str, list[DossierEvent]] = {}
         for row in self.events():
             ev = event_from_row(row)

@@ -26,13 +26,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream_app.core.processor import Outbox, Record
+from stream_app.core.output import Record
 from stream_app.domain.calendar import TZ
 from stream_app.domain.dossier import DossierState
 from stream_app.domain.events import DossierEvent
 from stream_app.schemas.parse import DeadLetter, parse_event
 from stream_app.store.rows import ALERT_COLUMNS, EVENT_COLUMNS, STATE_COLUMNS
-from tests.stream_app.conftest import LATENESS, RULES, WALL_START, Clock, Driver
+from tests.core.conftest import LATENESS, RULES, WALL_START, Clock, Driver, Written
 
 DOSSIER = "000.22.31.H53-240304-0007"
 OTHER = "000.22.31.H53-240304-0008"
@@ -74,19 +74,19 @@ def state_of(row: list[Any]) -> dict[str, Any]:
     return dict(zip(STATE_COLUMNS, row))
 
 
-def events_of(out: Outbox) -> list[dict[str, Any]]:
+def events_of(out: Written) -> list[dict[str, Any]]:
     return [dict(zip(EVENT_COLUMNS, r)) for r in out.events]
 
 
-def alerts_of(out: Outbox) -> list[dict[str, Any]]:
+def alerts_of(out: Written) -> list[dict[str, Any]]:
     return [dict(zip(ALERT_COLUMNS, r)) for r in out.alerts]
 
 
-def types(out: Outbox) -> list[str]:
+def types(out: Written) -> list[str]:
     return [r["event_type"] for r in events_of(out)]
 
 
-def kinds(out: Outbox) -> list[str]:
+def kinds(out: Written) -> list[str]:
     return [a["kind"] for a in alerts_of(out)]
 
 
@@ -616,7 +616,7 @@ def test_a_dossier_at_rest_wakes_for_its_timer(make_driver):
     d.push(received("2024-03-04 09:00"))
     d.push(received("2024-03-04 10:00", dossier=OTHER))  # puts DOSSIER at rest
 
-    assert DOSSIER in d.processor.cold and DOSSIER not in d.processor.histories
+    assert DOSSIER in d.processor.resting and DOSSIER not in d.processor.histories
     d.advance(t("2024-03-12 00:00"))
     assert {(a["dossier_id"], a["kind"]) for a in d.alerts()} >= {(DOSSIER, "sla_warning"), (DOSSIER, "sla_breach")}
 

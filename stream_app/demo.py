@@ -33,7 +33,8 @@ SHOWN_ALERTS = 8
 
 def run_demo(settings: Settings, workdir: Path) -> int:
     from stream_app.console import print_summary, progress_bar
-    from stream_app.jobs.run import kafka_bootstrap, run_file
+    from stream_app.jobs.run import run_file
+    from stream_app.jobs.stack import kafka_bootstrap
     from stream_app.replay.generate import generate
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +68,7 @@ def run_demo(settings: Settings, workdir: Path) -> int:
     month = _last_full_month(DEMO_START, DEMO_MONTHS)
     console.print(f"\n[bold]Báo cáo tháng {month}[/] (monthly report)")
     try:
-        from stream_app.report import run_report
+        from stream_app.jobs.report import run_report
 
         run_report(settings, month=month, unit=None, fmt="table", out=None)
     except ImportError:

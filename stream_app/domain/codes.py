@@ -1,0 +1,47 @@
+"""Every code the product writes into its tables, defined once.
+
+Dead-letter codes (`dead_letters.error_code`, CONTRACT §1), alert kinds
+(`alerts.kind`, §2), and the classifications of `dossier_state` (§3). The
+parser, the state machine, the processor, the messages and the views all take
+their words from here, so a code cannot be spelled two ways.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+# -- dead letters --------------------------------------------------------------------
+ErrorCode = Literal[
+    "invalid_json",
+    "schema_error",
+    "unknown_event_type",
+    "naive_timestamp",
+    "key_mismatch",
+    "unknown_dossier",
+    "invalid_transition",
+]
+ERROR_CODES: tuple[ErrorCode, ...] = get_args(ErrorCode)
+# Decided by the parser (schemas.parse):
+INVALID_JSON: Final = "invalid_json"
+SCHEMA_ERROR: Final = "schema_error"
+UNKNOWN_EVENT_TYPE: Final = "unknown_event_type"
+NAIVE_TIMESTAMP: Final = "naive_timestamp"
+KEY_MISMATCH: Final = "key_mismatch"
+# Decided by the state machine once an event has waited out the lateness window:
+UNKNOWN_DOSSIER: Final = "unknown_dossier"  # no `received` for its dossier
+INVALID_TRANSITION: Final = "invalid_transition"  # impossible at its place in the dossier's life
+
+# -- alerts --------------------------------------------------------------------------
+AlertKind = Literal[
+    "sla_warning",
+    "sla_breach",
+    "tax_overdue",
+    "open_after_completion",
+    "missing_result",
+    "late_extension",
+]
+KINDS: tuple[AlertKind, ...] = get_args(AlertKind)
+
+# -- dossier_state.classification ----------------------------------------------------
+Classification = Literal["early", "on_time", "overdue", "open", "open_overdue"]
+CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)

@@ -1,0 +1,131 @@
+"""What a streaming job holds open, built once, each collaborator passed to the next.
+
+`Stack` is the wiring of `run`, `worker` and the in-process `replay`, in the
+order an event meets them: the topics exist; the store is migrated; the rules
+and the directory are read; the processor is built with the store's `Restorer`
+and takes back every active dossier (open, or still owing an alert); the Faust
+app is built, and with it the Kafka publisher; the pipeline gets the processor,
+the store's batch writer, the publisher and the webhook notifier; the agent is
+registered on the app with the pipeline's `handle`; the live page, when enabled,
+reads the store through the pipeline's executor. Nothing is patched in after
+construction. `stop()` closes it all in reverse order, bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any, Callable, Iterator
+
+import structlog
+
+from stream_app.clock import Clock, utc_now
+from stream_app.core.pipeline import AlertCallback, Pipeline
+from stream_app.core.processor import Processor
+from stream_app.jobs.rules import load_directory, load_rules
+from stream_app.kafka.admin import ensure_topics, wait_for_broker
+from stream_app.kafka.agent import register as register_agent
+from stream_app.kafka.app import build_app
+from stream_app.kafka.broker import EmbeddedBroker
+from stream_app.kafka.producer import partitioner
+from stream_app.kafka.publisher import KafkaPublisher
+from stream_app.notify.webhooks import WebhookNotifier
+from stream_app.settings import Settings
+from stream_app.store.client import connect
+from stream_app.store.migrate import migrate
+from stream_app.store.outbox import Outbox
+from stream_app.store.restore import Restorer
+from stream_app.store.rows import TABLE_COLUMNS
+from stream_app.store.writer import BatchWriter, ClickHouseSink
+from stream_app.web.views import LiveData, register_views
+
+log = structlog.get_logger(__name__)
+
+
+@contextlib.contextmanager
+def kafka_bootstrap(settings: Settings) -> Iterator[str]:
+    """The bootstrap servers: the configured cluster, or an embedded broker for the duration."""
+    if settings.broker:
+        wait_for_broker(settings.broker, timeout_s=settings.broker_wait_s)
+        yield settings.broker
+        return
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap
+
+
+def owned_partitions(app: Any, topic: str) -> list[int]:
+    """The partitions of `topic` this worker's consumer holds now."""
+    return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topic)
+
+
+class Stack:
+    """Everything one job holds open; closed in reverse order."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        *,
+        now: Clock = utc_now,
+        live: bool = False,
+        on_alert: AlertCallback | None = None,
+        labels: dict[tuple[int, int], str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        ensure_topics(bootstrap, settings)
+        self.client = connect(settings.clickhouse.get_secret_value())
+        migrate(self.client, settings.database)
+        self.rules = load_rules(settings)
+        self.directory = load_directory(self.rules)
+        restorer = Restorer(self.client, settings.database)
+        t0 = time.perf_counter()
+        self.processor = Processor(
+            self.rules, self.directory, partitions=settings.partitions, lateness=settings.allowed_lateness,
+            now=now, partitioner=partitioner(settings.partitions), restorer=restorer,
+            watermark=restorer.watermark(), hot_limit=settings.hot_dossiers, labels=labels,
+        )
+        self.processor.restore(restorer.dossiers(restorer.active_ids()))
+        log.info("state.restored", dossiers=self.processor.stats["restored"],
+                 duration_ms=round((time.perf_counter() - t0) * 1000))
+        self.app = build_app(settings, bootstrap)
+        secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+        owned: Callable[[], list[int]] | None = None
+        if live:
+            def owned() -> list[int]:
+                return owned_partitions(self.app, settings.events_topic)
+        self.pipeline = Pipeline(
+            self.processor,
+            BatchWriter(ClickHouseSink(self.client, settings.database, TABLE_COLUMNS),
+                        Outbox(self.client, settings.database)),
+            KafkaPublisher(self.app, alerts_topic=settings.alerts_topic, dlq_topic=settings.dlq_topic),
+            notifier=WebhookNotifier(settings.webhook_urls, secret) if settings.webhook_urls else None,
+            on_alert=on_alert,
+            owned=owned,
+        )
+        register_agent(self.app, settings, self.pipeline.handle)
+        if settings.web_enabled:
+            client, db = self.client, settings.database
+
+            async def read(fn: Callable[..., Any], *args: Any) -> Any:
+                return await self.pipeline.call(fn, client, db, *args)
+
+            register_views(self.app, LiveData(read, self.rules, self.directory))
+
+    async def start(self) -> None:
+        await self.app.start()
+
+    async def stop(self) -> None:
+        # Bounded: with the broker gone, Faust's stop can wait forever (on a consumer
+        # thread that already died); give it stop_timeout_s, then leave it behind.
+        # Not wait_for: that waits for the cancellation, which never completes either.
+        stopping = asyncio.ensure_future(self.app.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=self.settings.stop_timeout_s)
+        if not done:
+            stopping.cancel()
+            log.warning("worker.stop_timeout", timeout_s=self.settings.stop_timeout_s)
+        elif stopping.exception() is not None:
+            log.warning("worker.stop_failed", error=type(stopping.exception()).__name__)
+        self.pipeline.close()
+        self.client.close()

@@ -1,0 +1,108 @@
+"""`dossier-stream worker`: the long-running live worker.
+
+It consumes forever; each partition's timers follow the wall clock once that
+partition has caught up with its input (never a false alarm while a backlog is
+still being read). Several workers in one consumer group share the partitions:
+each fires the timers and persists the watermark of the partitions it owns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from stream_app.clock import Clock, utc_now
+from stream_app.jobs.stack import Stack
+from stream_app.jobs.until import raise_if_broken
+from stream_app.kafka.admin import while_broker_answers
+from stream_app.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def wall_clock(settings: Settings) -> Clock:
+    """The live worker's clock: the real one, or one started at `live_clock_start`."""
+    if settings.live_clock_start is None:
+        return utc_now
+    if settings.live_clock_start.tzinfo is None:
+        raise ValueError("DOSSIER_LIVE_CLOCK_START needs a UTC offset")
+    offset = settings.live_clock_start - utc_now()
+    return lambda: utc_now() + offset
+
+
+async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event, now: Clock = utc_now) -> None:
+    """The live worker: consume forever; timers follow the wall clock once caught up."""
+    stack = Stack(settings, bootstrap, now=now, live=True, on_alert=_log_alert)
+    await stack.start()
+    log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
+
+    async def live() -> None:
+        # Wake on every processed batch (an alert due at the event's own time leaves
+        # right after it) and on every tick (timers); fire by the wall clock only
+        # once every partition is caught up, so a backlog never raises false alarms.
+        batch_done = stack.pipeline.batch_done
+        while not stop.is_set():
+            await _first_of(stop.wait(), batch_done.wait(), timeout=settings.tick_s)
+            batch_done.clear()
+            raise_if_broken(stack.pipeline)
+            current = await caught_up(stack)
+            if current:
+                await stack.pipeline.advance(now(), current)
+
+    try:
+        await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)
+    finally:
+        await stack.stop()
+        log.info("worker.stopped")
+
+
+def _log_alert(alert: dict[str, Any]) -> None:
+    log.info("alert.emitted", alert_id=alert["alert_id"], kind=alert["kind"], dossier_id=alert["dossier_id"],
+             fires_at=alert["fires_at"], retracted=alert["retracted"])
+
+
+async def _first_of(*waits: Any, timeout: float) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+async def caught_up(stack: Stack) -> list[int]:
+    """The assigned events partitions processed up to their fetch highwater.
+
+    The highwater comes with every fetch response (on the embedded broker too:
+    only ListOffsets under-reports there, PLATFORM.md), and a partition is not
+    fetched again while fetched records wait, so "processed up to the
+    highwater, and everything fetched processed" means nothing older waits in
+    that partition: records produced after that fetch are live input. A
+    dossier's events all live in one partition, so each partition follows the
+    wall clock on its own as soon as it is caught up, whatever the others do.
+    A partition the pipeline has processed nothing from in this process counts
+    from the group's committed offset (where reading started), never from the
+    consumer's position, which moves as soon as records are fetched. All of it
+    is read without a call into the consumer's thread.
+    """
+    consumer: Any = stack.app.consumer
+    if getattr(consumer, "in_delivery", False):
+        return []
+    committed = getattr(consumer, "_committed_offset", {})
+    current = []
+    for tp in consumer.assignment():
+        if tp.topic != stack.settings.events_topic:
+            continue
+        high = consumer.highwater(tp)
+        if high is None:
+            continue
+        done = stack.pipeline.positions.get(tp.partition)
+        if done is None:
+            done = committed.get(tp) or 0
+        read = consumer._read_offset.get(tp)  # the last offset handed to the agent
+        fetched = read + 1 if read is not None else 0
+        if done >= max(high, fetched):
+            current.append(tp.partition)
+    return sorted(current)
