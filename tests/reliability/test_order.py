@@ -4,7 +4,7 @@ The same province, with its lines reordered within the allowed lateness (shuffle
 inside five-minute windows, so dossiers interleave differently and a dossier's own
 events may swap) and with lines repeated (next to the original, and long after it
 at the end of the file), goes through the real `run`: the tables must equal those
-of the clean run. The pure-processor properties live in tests/stream_app.
+of the clean run. The pure-processor properties live in tests/core.
 """
 
 from __future__ import annotations
