@@ -26,11 +26,12 @@ import os
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import structlog
+
+from stream_app.clock import utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +78,7 @@ class Checkpoint:
         return self.position is not None
 
     def save(self) -> None:
-        self.updated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.updated_at = utc_now().isoformat(timespec="seconds")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {k: v for k, v in asdict(self).items() if k != "path"}
         tmp = self.path.with_suffix(".tmp")

@@ -16,9 +16,9 @@ Blocking calls: the pipeline runs them in its executor, with the other writes.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Sequence
 
+from stream_app.clock import utc_now
 from stream_app.core.ports import Delivery, Outcome
 
 COLUMNS = ("delivery_id", "endpoint", "alert_id", "payload", "status", "attempts", "version", "updated_at")
@@ -35,7 +35,7 @@ class Outbox:
         self._rows: list[list[Any]] = []
 
     def add(self, deliveries: Sequence[Delivery]) -> None:
-        now = datetime.now(timezone.utc)
+        now = utc_now()
         self._rows += [[d.delivery_id, d.endpoint, d.alert_id, d.body, "pending", 0, VERSION["pending"], now]
                        for d in deliveries]
 
@@ -48,7 +48,7 @@ class Outbox:
     def mark(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
-        now = datetime.now(timezone.utc)
+        now = utc_now()
         rows = []
         for o in outcomes:
             status = "delivered" if o.ok else "failed"

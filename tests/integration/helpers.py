@@ -135,15 +135,19 @@ def assigned(stack: Any) -> set[int]:
     return {tp.partition for tp in stack.app.consumer.assignment() if tp.topic == stack.settings.events_topic}
 
 
-def until(predicate: Any, timeout: float = 90.0) -> None:
-    """Poll until the predicate holds (a thread-side wait on workers running elsewhere),
-    with the jobs' own run-until primitive."""
-    from stream_app.jobs import until as jobs
+async def eventually(predicate: Any, timeout: float = 30.0, every_s: float = 0.05) -> None:
+    """Await until the predicate holds, with the jobs' own run-until primitive."""
+    from stream_app.jobs.until import until as run_until
 
     try:
-        asyncio.run(jobs.until(predicate, every_s=0.2, timeout_s=timeout))
+        await run_until(predicate, every_s=every_s, timeout_s=timeout)
     except TimeoutError:
         raise AssertionError("condition not met in time") from None
+
+
+def until(predicate: Any, timeout: float = 90.0) -> None:
+    """The same from a thread that waits on workers running elsewhere."""
+    asyncio.run(eventually(predicate, timeout, every_s=0.2))
 
 
 def recorded_stacks(monkeypatch: Any) -> list[Any]:

@@ -66,14 +66,6 @@ async def alerts_on_topic(bootstrap: str, topic: str, partitions: int) -> list[d
         await c.stop()
 
 
-async def until(predicate, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
 def test_breach_fires_on_the_wall_clock_and_a_restart_with_backlog_raises_no_false_alarm(tmp_path: Path):
     async def scenario() -> list[dict]:
         with EmbeddedBroker() as broker:

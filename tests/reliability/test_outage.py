@@ -25,6 +25,7 @@ from stream_app.jobs.run import run_file
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.settings import Settings
 from stream_app.store.writer import ClickHouseSink
+from tests.integration.helpers import eventually as until
 from tests.reliability.conftest import CleanRun
 from tests.reliability.helpers import tables
 
@@ -47,13 +48,6 @@ class FlakyClient:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
-
-
-async def until(predicate: Any, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def committed_offsets(bootstrap: str, group: str) -> dict[Any, int]:

@@ -32,10 +32,10 @@ from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.catalog import Catalog
 from stream_app.domain.directory import Directory
 from stream_app.domain.dossier import Rules
+from stream_app.kafka.producer import partitioner
 from stream_app.replay.source import peek, read_lines
 from stream_app.store.client import connect
 from stream_app.store.migrate import migrate
-from stream_app.kafka.producer import partitioner
 from stream_app.store.outbox import Outbox
 from stream_app.store.restore import Restorer
 from stream_app.store.rows import TABLE_COLUMNS
