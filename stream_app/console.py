@@ -65,6 +65,10 @@ def print_summary(summary: object) -> None:
     alerts = {k.split('.', 1)[1]: v for k, v in stats.items() if k.startswith("alert.")}
     table.add_row("alerts", f"{sum(alerts.values()):,}" + (f"  ({', '.join(f'{k}: {v}' for k, v in sorted(alerts.items()))})" if alerts else ""))
     table.add_row("alerts retracted", f"{stats.get('retracted', 0):,}")
+    if stats.get("reissued"):
+        table.add_row("alerts emitted again (made real by a later event)", f"{stats['reissued']:,}")
+    if stats.get("set_aside"):
+        table.add_row("dossiers set aside by a processing_error (rebuild after the fix)", f"{stats['set_aside']:,}")
     table.add_row("as of", s.as_of.isoformat() if s.as_of else "—")
     table.add_row("elapsed", f"{s.elapsed_s:.1f} s")
     table.add_row("events/s", f"{s.rate:,.0f}")
@@ -136,6 +140,8 @@ def print_rebuild(result: Any, show: int = 20) -> None:
     head.add_row("as of", result.as_of.isoformat() if result.as_of else "—")
     if result.refused:
         head.add_row("events refused by the new rules", f"{result.refused:,}")
+    if result.set_aside:
+        head.add_row("records still set aside (processing_error)", f"{result.set_aside:,}")
     head.add_row("dossiers changed", f"{len(c.dossier_ids):,}")
     head.add_row("alerts added / retracted", f"{len(c.alerts_added):,} / {len(c.alerts_retracted):,}")
     head.add_row("monthly figures changed", f"{len(c.monthly):,}")

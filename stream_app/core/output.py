@@ -38,11 +38,9 @@ class AlertChange:
     message: str
     emitted_at: datetime
     retracted: bool
-
-    @property
-    def version(self) -> int:
-        """A retraction replaces its alert (ReplacingMergeTree keeps the highest version)."""
-        return 2 if self.retracted else 1
+    # 1 emitted, 2 retracted, 3 emitted again (made real by a later event), ...: the row of
+    # the highest version is the one that stands (ReplacingMergeTree).
+    version: int = 1
 
     def as_json(self) -> dict[str, Any]:
         """The alert as the alerts topic and the webhooks carry it (CONTRACT §2)."""
@@ -51,7 +49,7 @@ class AlertChange:
             "alert_id": a.alert_id, "kind": a.kind, "dossier_id": a.dossier_id, "unit": a.unit,
             "receiving_unit": a.receiving_unit, "procedure_code": a.procedure_code,
             "fires_at": _iso(a.fires_at), "emitted_at": _iso(self.emitted_at), "due_at": _iso(a.due_at),
-            "message": self.message, "retracted": self.retracted,
+            "message": self.message, "retracted": self.retracted, "version": self.version,
         }
 
 

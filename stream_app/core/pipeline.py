@@ -5,8 +5,10 @@ single-thread executor that also owns every store call (chDB allows one
 writer per process; state has one writer; the event loop keeps heart-beating),
 and commits what it produced in numbered steps (`_commit`). Only then does it
 return, and the Kafka agent acknowledges the batch after that, so offsets
-never pass unwritten rows. A failing store write is retried with backoff until
-it succeeds: the outage is logged once when it starts and once when it ends.
+never pass unwritten rows. A store write that fails for a reason that passes
+(`StoreUnavailable`: connection trouble, timeouts, overload) is retried with
+backoff until it succeeds, the outage logged once when it starts and once when it
+ends; any other store error stops the job at once, nothing of the batch acknowledged.
 What a stopped worker left pending in the outbox is posted first thing when
 the pipeline next commits.
 
@@ -26,7 +28,7 @@ from typing import Any, Callable
 import structlog
 
 from stream_app.core.output import Output, Record
-from stream_app.core.ports import BatchStore, Delivery, Notifier, Publisher
+from stream_app.core.ports import BatchStore, Delivery, Notifier, Publisher, StoreUnavailable
 from stream_app.core.processor import Processor
 
 log = structlog.get_logger(__name__)
@@ -146,7 +148,9 @@ class Pipeline:
                     self.on_alert(msg)
 
     async def _until_done(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a store call in the executor until it succeeds; log an outage once."""
+        """Run a store call in the executor until it succeeds, retrying only what passes
+        (`StoreUnavailable`) with bounded backoff, and logging the outage once when it
+        starts and once when it ends; any other error stops the job with it."""
         delay, failing_since = 0.5, None
         while True:
             try:
@@ -154,10 +158,11 @@ class Pipeline:
                 if failing_since is not None:
                     log.warning("sink.recovered", outage_s=round(time.monotonic() - failing_since, 1))
                 return result
-            except Exception as exc:  # any failure: keep the rows, wait, retry
+            except StoreUnavailable as exc:  # keep the rows, wait, retry
                 if failing_since is None:
                     failing_since = time.monotonic()
-                    log.error("sink.outage", error=type(exc).__name__, detail=str(exc)[:200],
+                    cause = exc.__cause__ or exc
+                    log.error("sink.outage", error=type(cause).__name__, detail=str(cause)[:200],
                               pending=self.store.pending)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)

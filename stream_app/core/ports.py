@@ -26,6 +26,12 @@ Restored = dict[str, tuple[list[DossierEvent], list[tuple[AlertSpec, FiredAlert]
 Partitioner = Callable[[str], int]
 
 
+class StoreUnavailable(Exception):
+    """A store call failed for a reason that passes (connection refused or reset, a
+    timeout, the server's overload or lock codes): retry it. Any other error is a fault
+    to stop on (a wrong column, a type error): it is never retried."""
+
+
 class Restorer(Protocol):
     """Reads durable state back (the store is the durable truth)."""
 
@@ -62,7 +68,8 @@ class BatchStore(Protocol):
         ...
 
     def flush(self) -> None:
-        """Write everything staged, in the commit order, or raise and keep it staged."""
+        """Write everything staged, in the commit order, or raise and keep it staged
+        (`StoreUnavailable` when a retry may succeed)."""
         ...
 
     def undelivered(self, deliveries: Sequence[Delivery]) -> list[Delivery]: ...

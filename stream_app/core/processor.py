@@ -16,12 +16,20 @@ life's order) waits one lateness window in the waiting room (`core.waiting`)
 for the late event that would make it possible, then becomes its dead letter.
 The least recently used dossiers beyond `hot_limit` rest as their pickled
 events (`core.resting`) and wake on their next event or timer.
+
+A valid event whose processing raises (a bug, an unforeseen combination) does not
+stop the stream: it becomes a `processing_error` dead letter, its dossier is set
+aside (dropped from memory, its timers silent) and the dossier's later events
+follow it there, until an operator fixes the cause and runs `dossier-stream
+rebuild`, which processes them again. Every other dossier is untouched.
 """
 
 from __future__ import annotations
 
+import traceback
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import structlog
@@ -32,7 +40,7 @@ from stream_app.core.resting import RestingDossiers
 from stream_app.core.timers import EventTime
 from stream_app.core.waiting import WaitingRoom
 from stream_app.domain.alerts import AlertSpec
-from stream_app.domain.codes import INVALID_TRANSITION, UNKNOWN_DOSSIER
+from stream_app.domain.codes import INVALID_TRANSITION, PROCESSING_ERROR, UNKNOWN_DOSSIER
 from stream_app.domain.directory import Directory
 from stream_app.domain.dossier import Rules
 from stream_app.domain.events import DossierEvent
@@ -42,6 +50,8 @@ from stream_app.domain.snapshot import snapshot
 from stream_app.schemas.parse import DeadLetter, parse_event
 
 log = structlog.get_logger(__name__)
+
+_END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
 
 
 class Processor:
@@ -58,6 +68,7 @@ class Processor:
         watermark: datetime | None = None,
         hot_limit: int | None = None,
         labels: dict[tuple[int, int], str] | None = None,
+        set_aside: Iterable[str] = (),
     ) -> None:
         self.rules = rules
         self.directory = directory
@@ -80,14 +91,20 @@ class Processor:
         self.stats: Counter[str] = Counter()
         self.out = Output()
         self._changed: set[str] = set()  # dossiers whose state row is due with the next drain
+        self._last_good: dict[str, tuple[list[DossierEvent], dict[str, FiredAlert]]] = {}
         # A replay names each record's file line: (partition, offset) -> "file:line",
         # filled by the producer; looked up only for the records that become dead letters.
         self.labels = labels if labels is not None else {}
+        # Dossiers a processing error set aside (read back from the dead letters at start):
+        # dossier -> the source of the record that failed.
+        self.set_aside: dict[str, str] = dict.fromkeys(set_aside, "an earlier run")
 
     # ---------------------------------------------------------------- restore
     def restore(self, dossiers: Restored) -> None:
         """Take back dossiers read from the store (before consuming, or when met)."""
         for dossier_id, (events, fired) in dossiers.items():
+            if dossier_id in self.set_aside:
+                continue
             h = DossierHistory.from_events(dossier_id, events, self.rules)
             for spec, f in fired:
                 h.fired[spec.alert_id] = f
@@ -107,13 +124,25 @@ class Processor:
             self.stats["records"] += 1
             parsed.append((rec, parse_event(rec.raw, key=rec.key, source=self._source(rec))))
         self._restore_missing([e.dossier_id for _, e in parsed if not isinstance(e, DeadLetter)])
+        time = self.time
         for rec, result in parsed:
             if isinstance(result, DeadLetter):
                 self._dead_letter(result)
-            else:
+                continue
+            dossier_id = result.dossier_id
+            if dossier_id in self.set_aside:
+                self._follow(rec, dossier_id)
+                continue
+            mark = (len(self.out.events), len(self.out.alerts), len(self.out.dead_letters))
+            try:
                 self._accept(rec, DossierEvent.from_model(result))
-        for p in {rec.partition for rec, _ in parsed}:
-            self._fire(p)
+            except Exception as exc:  # a bug, not bad input: set this record and its dossier aside
+                self._fail(dossier_id, exc, rec, mark)
+            # As record-by-record processing would: every timer the watermark has passed
+            # fires before the partition's next record is applied, so batch boundaries
+            # never decide whether a late event finds an alert to retract.
+            if time.has_due(rec.partition):
+                self._fire(rec.partition)
         return self.drain()
 
     def _source(self, rec: Record) -> str:
@@ -122,7 +151,8 @@ class Processor:
     def _restore_missing(self, ids: list[str]) -> None:
         if self.restorer is None:
             return
-        missing = sorted({i for i in ids if i not in self.histories and i not in self.resting})
+        missing = sorted({i for i in ids if i not in self.histories and i not in self.resting
+                          and i not in self.set_aside})
         if missing:
             found = self.restorer.dossiers(missing)
             if found:
@@ -194,19 +224,32 @@ class Processor:
     def _fire(self, p: int) -> None:
         mark = self.time.partition(p).watermark
         for dossier_id in self.time.due(p):
-            if dossier_id in self.waiting:
-                self._expire_waiting(dossier_id, mark)  # type: ignore[arg-type]
-            h = self._live(dossier_id)
-            if h is None:
+            if dossier_id in self.set_aside:
                 continue
-            for spec in h.due_alerts(mark):  # type: ignore[arg-type]
-                self._emit(h, spec)
-            self._schedule(h, p)
+            at = (len(self.out.events), len(self.out.alerts), len(self.out.dead_letters))
+            try:
+                if dossier_id in self.waiting:
+                    self._expire_waiting(dossier_id, mark)  # type: ignore[arg-type]
+                h = self._live(dossier_id)
+                if h is None:
+                    continue
+                for spec in h.due_alerts(mark):  # type: ignore[arg-type]
+                    self._emit(h, spec)
+                self._schedule(h, p)
+            except Exception as exc:  # a bug in one dossier's timer: set it aside, fire the others
+                self._fail(dossier_id, exc, None, at)
 
     def _emit(self, h: DossierHistory, spec: AlertSpec) -> None:
+        """Emit an owed alert: for the first time, or again once a later event made a
+        retracted one real again (the same id, the next version, a new emission time)."""
         now = self.now()
-        h.fired[spec.alert_id] = FiredAlert(spec.kind, spec.fires_at, now, spec=spec)
-        self.out.alerts.append(AlertChange(spec, self._message(spec), now, retracted=False))
+        f = h.fired.get(spec.alert_id)
+        if f is None:
+            f = h.fired[spec.alert_id] = FiredAlert(spec.kind, spec.fires_at, now, spec=spec)
+        else:  # retracted, and real again
+            f.retracted, f.emitted_at, f.spec = False, now, spec
+            self.stats["reissued"] += 1
+        self.out.alerts.append(AlertChange(spec, self._message(spec), now, retracted=False, version=f.version))
         self._changed.add(h.dossier_id)
         self.stats[f"alert.{spec.kind}"] += 1
 
@@ -214,7 +257,8 @@ class Processor:
         f = h.fired[alert_id]
         f.retracted = True
         if f.spec is not None:
-            self.out.alerts.append(AlertChange(f.spec, self._message(f.spec), f.emitted_at, retracted=True))
+            self.out.alerts.append(AlertChange(f.spec, self._message(f.spec), f.emitted_at, retracted=True,
+                                               version=f.version))
         self._changed.add(h.dossier_id)
         self.stats["retracted"] += 1
 
@@ -232,6 +276,45 @@ class Processor:
         self.out.dead_letters.append(dl)
         self.stats[f"dead_letter.{dl.error_code}"] += 1
 
+    # ------------------------------------------------------ processing errors
+    def _fail(self, dossier_id: str, exc: Exception, rec: Record | None, mark: tuple[int, int, int]) -> None:
+        """Undo what the failing step added to the output, drop the dossier from memory and
+        set it aside; the record (if a record failed) becomes a `processing_error` dead letter."""
+        events, alerts, dead = mark
+        del self.out.events[events:], self.out.alerts[alerts:], self.out.dead_letters[dead:]
+        where = _where(exc)
+        source = self._source(rec) if rec is not None else "a timer"
+        self.set_aside[dossier_id] = source
+        self.stats["set_aside"] += 1
+        log.error("processing.error", dossier_id=dossier_id, source=source, error=type(exc).__name__, where=where)
+        h = self.histories.pop(dossier_id, None) or self.resting.wake(dossier_id, self.rules)
+        if dossier_id in self._changed and h is not None:
+            # Changed earlier in this batch: its state row is the one it had before the
+            # failing step, as record-by-record processing would have written it.
+            failed = None if rec is None else self.out_event_id(rec)
+            self._last_good[dossier_id] = [e for e in h.events if e.event_id != failed], h.fired
+        self._changed.discard(dossier_id)
+        # Its events waiting out the lateness go with it: nothing is lost, nothing applied.
+        for _, dl in self.waiting.expire(dossier_id, _END_OF_TIME):
+            self._dead_letter(DeadLetter(dl.source, dl.raw, PROCESSING_ERROR, _follows(source)))
+        if rec is not None:
+            self._dead_letter(DeadLetter(
+                self._source(rec), rec.raw, PROCESSING_ERROR,
+                f"processing failed ({type(exc).__name__} in {where}); this dossier's later events follow it "
+                "here until `dossier-stream rebuild` after the fix"))
+
+    @staticmethod
+    def out_event_id(rec: Record) -> str | None:
+        """The event id of a record that parsed (the one that failed)."""
+        result = parse_event(rec.raw, key=None, source=rec.source)
+        return None if isinstance(result, DeadLetter) else result.event_id
+
+    def _follow(self, rec: Record, dossier_id: str) -> None:
+        """A record of a dossier set aside follows its failed record to the dead letters."""
+        self.stats["records_set_aside"] += 1
+        self._dead_letter(DeadLetter(self._source(rec), rec.raw, PROCESSING_ERROR,
+                                     _follows(self.set_aside[dossier_id])))
+
     # ----------------------------------------------------------------- output
     def drain(self) -> Output:
         """Hand over what was produced since the last drain (states taken now)."""
@@ -243,6 +326,15 @@ class Processor:
             for d in sorted(changed)
             if (h := self.histories.get(d)) is not None and h.state.received_at is not None
         ]
+        for d, (events, fired) in sorted(self._last_good.items()):
+            try:
+                h = DossierHistory.from_events(d, events, self.rules)
+                h.fired = fired
+                if h.state.received_at is not None:
+                    out.states.append(snapshot(h, self.rules))
+            except Exception:  # noqa: BLE001 - the same bug again: its last written row stands
+                log.warning("processing.state_not_written", dossier_id=d)
+        self._last_good = {}
         self._rest_the_least_used()
         return out
 
@@ -291,6 +383,20 @@ class Processor:
         for dossier_id in self.waiting.dossiers():
             self._expire_waiting(dossier_id, datetime.max.replace(tzinfo=as_of.tzinfo))
         return self.drain()
+
+
+def _where(exc: BaseException) -> str:
+    """Where the error was raised, as `file.py:line function` — never a value."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "the processor"
+    last = frames[-1]
+    return f"{Path(last.filename).name}:{last.lineno} {last.name}"
+
+
+def _follows(source: str) -> str:
+    return (f"its dossier was set aside after a processing_error ({source}); it follows there until "
+            "`dossier-stream rebuild` after the fix")
 
 
 def _why(code: str, ev: DossierEvent) -> str:

@@ -45,7 +45,7 @@ class RestingDossiers:
         # Events as plain tuples: pickling slotted dataclasses goes through copyreg per object.
         events = [tuple(_pack(getattr(e, f)) for f in _FIELDS) for e in h.events]
         fired = [(f.kind, _pack(f.fires_at), _pack(f.emitted_at), f.retracted,
-                  None if f.spec is None else tuple(_pack(getattr(f.spec, n)) for n in _SPEC_FIELDS))
+                  None if f.spec is None else tuple(_pack(getattr(f.spec, n)) for n in _SPEC_FIELDS), f.version)
                  for f in h.fired.values()]
         self._blobs[h.dossier_id] = pickle.dumps((events, list(h.fired), fired), protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -64,8 +64,8 @@ def _rebuild(dossier_id: str, blob: bytes, rules: Rules) -> DossierHistory:
     rows, ids, fired = pickle.loads(blob)  # noqa: S301 - written by freeze() in this process
     h = DossierHistory.from_events(dossier_id, [DossierEvent(*map(_unpack, row)) for row in rows], rules)
     h.fired = {alert_id: FiredAlert(kind, _unpack(fires_at), _unpack(emitted_at), retracted,
-                                    None if spec is None else AlertSpec(*map(_unpack, spec)))
-               for alert_id, (kind, fires_at, emitted_at, retracted, spec) in zip(ids, fired)}
+                                    None if spec is None else AlertSpec(*map(_unpack, spec)), version)
+               for alert_id, (kind, fires_at, emitted_at, retracted, spec, version) in zip(ids, fired)}
     return h
 
 

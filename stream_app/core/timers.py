@@ -62,6 +62,12 @@ class EventTime:
         self._seq += 1
         heapq.heappush(self.partition(p).timers, (at, self._seq, dossier_id))
 
+    def has_due(self, p: int) -> bool:
+        """Has partition `p`'s watermark reached its earliest timer? (a heap peek)"""
+        part = self.parts.get(p)
+        return part is not None and part.watermark is not None and bool(part.timers) \
+            and part.timers[0][0] <= part.watermark
+
     def due(self, p: int) -> Iterator[str]:
         """Pop the dossiers whose timer the partition's watermark has reached, earliest
         first (a timer scheduled meanwhile at or before the watermark comes out too)."""

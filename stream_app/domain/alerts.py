@@ -64,7 +64,9 @@ def candidates(s: DossierState, since: datetime, rules: Rules) -> list[AlertSpec
             warn_at = s.warning_at(rules)
             if warn_at < s.due_at:
                 out.append(_spec(s, "sla_warning", warn_at, s.due_at))
-        out.append(_spec(s, "sla_breach", cal.end_of_local_day(s.due_at), s.due_at))
+        # Finished on its due date is on time (classification is by local date), so the
+        # first late instant is the start of the next day.
+        out.append(_spec(s, "sla_breach", cal.start_of_next_day(s.due_at), s.due_at))
     if s.sent_to_tax_at and s.tax_notice_at is None and not s.finished and s.tax_due_at:
         out.append(_spec(s, "tax_overdue", s.tax_due_at, s.tax_due_at))
     first_result = s.first_result_at

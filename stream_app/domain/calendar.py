@@ -138,8 +138,9 @@ class WorkingCalendar:
     def local_date(self, t: datetime) -> date:
         return self._local(t).date()
 
-    def end_of_local_day(self, t: datetime) -> datetime:
-        return datetime.combine(self.local_date(t), time(23, 59, 59, 999_000), self.tz)
+    def start_of_next_day(self, t: datetime) -> datetime:
+        """00:00 local of the day after ``t``'s local date: the first instant of that day."""
+        return datetime.combine(self.local_date(t) + timedelta(days=1), time(0), self.tz)
 
     def clock_start(self, t: datetime) -> datetime:
         """``t`` if inside an office period, else the start of the next one."""

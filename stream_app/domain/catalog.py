@@ -55,9 +55,16 @@ class Catalog:
         else:
             source = str(path)
             try:
-                text = Path(path).read_text("utf-8-sig")
-            except (OSError, UnicodeDecodeError) as error:
+                data = Path(path).read_bytes()
+            except OSError as error:
                 raise CatalogError(f"{source}: cannot read the catalog: {error}") from None
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise CatalogError(f"{source}: the catalog is UTF-16 (a spreadsheet's \"Unicode text\"); "
+                                   "save it as \"CSV UTF-8\"")
+            try:
+                text = data.decode("utf-8-sig")  # a UTF-8 byte order mark (Excel's CSV UTF-8) is fine
+            except UnicodeDecodeError as error:
+                raise CatalogError(f"{source}: the catalog is not UTF-8 ({error}); save it as \"CSV UTF-8\"") from None
         return cls._build(_parse(text, source), source)
 
     @classmethod
@@ -123,6 +130,9 @@ def _parse(text: str, source: str) -> Iterator[tuple[int, Procedure]]:
             continue
         if header is None:
             header = [cell.strip() for cell in row]
+            if len(header) == 1 and ";" in header[0]:
+                raise CatalogError(f"{source}:{first_line}: the fields are separated by ';' (a spreadsheet saved "
+                                   "with a local list separator); save the catalog as CSV with commas")
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             if missing:
                 raise CatalogError(
@@ -153,12 +163,22 @@ def _procedure(raw: dict[str, str], where: str) -> Procedure:
             effective_from = date.fromisoformat(field["effective_from"])
         except ValueError:
             raise CatalogError(f"{where}: effective_from must be YYYY-MM-DD, got {field['effective_from']!r}") from None
+    no_tax_limit = field["tax_limit_working_days"] in ("", "0", "0.0")
+    if interlinked:
+        tax_limit = None if no_tax_limit else _limit(field, "tax_limit_working_days", where)
+        if tax_limit is None:
+            raise CatalogError(f"{where}: procedure {code} is tax-interlinked, so tax_limit_working_days must be a "
+                               "positive number of working days (e.g. 5)")
+    elif no_tax_limit:
+        tax_limit = None  # no tax step: an empty cell and 0 say the same
+    else:
+        tax_limit = _limit(field, "tax_limit_working_days", where)
     return Procedure(
         code=code,
         name=name,
         limit_working_days=_limit(field, "limit_working_days", where),
         tax_interlinked=interlinked,
-        tax_limit_working_days=_limit(field, "tax_limit_working_days", where),
+        tax_limit_working_days=tax_limit,
         effective_from=effective_from,
     )
 

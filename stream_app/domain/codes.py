@@ -19,6 +19,7 @@ ErrorCode = Literal[
     "key_mismatch",
     "unknown_dossier",
     "invalid_transition",
+    "processing_error",
 ]
 ERROR_CODES: tuple[ErrorCode, ...] = get_args(ErrorCode)
 # Decided by the parser (schemas.parse):
@@ -30,6 +31,9 @@ KEY_MISMATCH: Final = "key_mismatch"
 # Decided by the state machine once an event has waited out the lateness window:
 UNKNOWN_DOSSIER: Final = "unknown_dossier"  # no `received` for its dossier
 INVALID_TRANSITION: Final = "invalid_transition"  # impossible at its place in the dossier's life
+# Decided by the processor: a valid event whose processing raised (a bug, an unforeseen
+# combination); its dossier's later events follow it until an operator rebuilds.
+PROCESSING_ERROR: Final = "processing_error"
 
 # -- alerts --------------------------------------------------------------------------
 AlertKind = Literal[

@@ -16,7 +16,6 @@ emitted, so a refold can tell which emitted alerts a late event proved false.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Iterable
@@ -35,13 +34,39 @@ class Added(Enum):
     WAITING = "waiting"  # impossible at its place so far: held aside, tried again on every refold
 
 
-@dataclass(slots=True)
 class FiredAlert:
-    kind: str
-    fires_at: datetime
-    emitted_at: datetime
-    retracted: bool = False
-    spec: AlertSpec | None = None  # what was emitted, to write its retraction
+    """An alert as emitted. `version` counts its changes: 1 emitted, 2 retracted, 3 made
+    real again by a later event and emitted again, 4 retracted again, … — an odd version
+    stands, an even one is retracted, so setting `retracted` moves it to the next one."""
+
+    __slots__ = ("kind", "fires_at", "emitted_at", "spec", "version")
+
+    def __init__(self, kind: str, fires_at: datetime, emitted_at: datetime, retracted: bool = False,
+                 spec: AlertSpec | None = None, version: int | None = None) -> None:
+        self.kind = kind
+        self.fires_at = fires_at
+        self.emitted_at = emitted_at
+        self.spec = spec  # what was emitted, to write its retraction
+        self.version = version if version is not None else (2 if retracted else 1)
+
+    @property
+    def retracted(self) -> bool:
+        return self.version % 2 == 0
+
+    @retracted.setter
+    def retracted(self, value: bool) -> None:
+        if value != self.retracted:
+            self.version += 1
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FiredAlert):
+            return NotImplemented
+        return (self.kind, self.fires_at, self.emitted_at, self.spec, self.version) == \
+            (other.kind, other.fires_at, other.emitted_at, other.spec, other.version)
+
+    def __repr__(self) -> str:
+        return (f"FiredAlert({self.kind!r}, {self.fires_at!r}, emitted_at={self.emitted_at!r}, "
+                f"version={self.version})")
 
 
 class DossierHistory:
@@ -92,7 +117,7 @@ class DossierHistory:
     def version(self) -> int:
         """Grows with every accepted event, emitted alert and retraction; a
         function of the input only, so a replay writes the same versions."""
-        return len(self.events) + sum(2 if f.retracted else 1 for f in self.fired.values())
+        return len(self.events) + sum(f.version for f in self.fired.values())
 
     def _step(self, ev: DossierEvent, rules: Rules) -> bool:
         """Apply one event in order; False when it is impossible at its place."""
@@ -127,10 +152,15 @@ class DossierHistory:
             out[a.alert_id] = a
         return out
 
+    def _owed(self, a: AlertSpec) -> bool:
+        """Real and not standing: never emitted, or retracted and made real again since."""
+        f = self.fired.get(a.alert_id)
+        return f is None or f.retracted
+
     def due_alerts(self, watermark: datetime) -> list[AlertSpec]:
-        """Alerts whose time has come and that have not been emitted yet."""
+        """Alerts whose time has come and that are owed (see `_owed`)."""
         return sorted(
-            (a for a in self.alerts().values() if a.fires_at <= watermark and a.alert_id not in self.fired),
+            (a for a in self.alerts().values() if a.fires_at <= watermark and self._owed(a)),
             key=lambda a: (a.fires_at, a.kind),
         )
 
@@ -140,8 +170,8 @@ class DossierHistory:
         return [aid for aid, f in self.fired.items() if not f.retracted and aid not in real]
 
     def next_fire_time(self) -> datetime | None:
-        pending = [a.fires_at for a in self.alerts().values() if a.alert_id not in self.fired]
-        return min(pending) if pending else None
+        owed = [a.fires_at for a in self.alerts().values() if self._owed(a)]
+        return min(owed) if owed else None
 
     @property
     def active(self) -> bool:
@@ -162,6 +192,6 @@ class DossierHistory:
         done = s.finish_classification(rules.calendar)
         if done is not None:
             return done
-        if s.due_at is not None and self.breached(rules.calendar.end_of_local_day(s.due_at)):
+        if s.due_at is not None and self.breached(rules.calendar.start_of_next_day(s.due_at)):
             return "open_overdue"
         return "open"

@@ -40,7 +40,8 @@ def render(alert: AlertSpec, *, unit_name: Callable[[str | None], str], procedur
             f"đến hạn trả kết quả lúc {due}."
         )
     if kind == "sla_breach":
-        return f"Quá hạn: hồ sơ {d} ({proc}) đã quá hạn trả kết quả ({due}) và vẫn đang ở {unit}."
+        return (f"Quá hạn: hồ sơ {d} ({proc}) đã quá hạn trả kết quả (hạn {due}, quá hạn từ "
+                f"{vn_time(alert.fires_at)}) và vẫn đang ở {unit}.")
     if kind == "tax_overdue":
         return (
             f"Liên thông thuế: hồ sơ {d} ({proc}) đang ở {unit} chưa có thông báo nộp tiền của cơ quan thuế "

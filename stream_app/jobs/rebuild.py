@@ -18,16 +18,22 @@ at the same watermark. An alert already emitted under the old rules keeps its
 (`dossier_facts`, `unit_daily`, `monthly_report`) read the new tables at once
 by name; the old tables stay in `<db>_rebuild_<n>` until `--drop`. If events
 arrived while rebuilding (a worker still running), nothing is switched.
-What changed is computed in `stream_app.rebuild_diff`.
+What changed is computed in `jobs.rebuild_diff`.
+
+The records a processing error set aside (`processing_error` dead letters) are fed
+through again, each in its place in time among the stored events: after the fix they
+become events and rows of the rebuilt database, and their dead letters are gone from
+it; those that fail again are `processing_error` dead letters there too.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import orjson
 import structlog
@@ -35,6 +41,7 @@ import structlog
 from stream_app.clock import utc_now
 from stream_app.core.output import Output, Record
 from stream_app.core.processor import Processor
+from stream_app.domain.codes import PROCESSING_ERROR
 from stream_app.jobs.rebuild_diff import Changes, diff
 from stream_app.jobs.rules import load_directory, load_rules
 from stream_app.kafka.producer import partitioner
@@ -42,7 +49,15 @@ from stream_app.replay.export import event_object, stored_events
 from stream_app.settings import Settings
 from stream_app.store.client import check_identifier, connect
 from stream_app.store.migrate import migrate
-from stream_app.store.rows import ALERT_COLUMNS, STATE_COLUMNS, alert_row, state_row
+from stream_app.store.rows import (
+    ALERT_COLUMNS,
+    STATE_COLUMNS,
+    TABLE_COLUMNS,
+    alert_row,
+    dead_letter_row,
+    event_row,
+    state_row,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +78,7 @@ class RebuildResult:
     events: int = 0
     dossiers: int = 0
     refused: int = 0  # stored events the processor did not accept under the new rules
+    set_aside: int = 0  # records a processing error still sets aside after the rebuild
     as_of: datetime | None = None
     switched: bool = False
     elapsed_s: float = 0.0
@@ -176,13 +192,30 @@ def _fill(client: Any, db: str, new: str, settings: Settings, result: RebuildRes
             states[s.dossier_id] = state_row(s, out.at)
         for a in out.alerts:
             alerts[a.spec.alert_id] = alert_row(a)
-        result.refused += len(out.dead_letters)
+        keep_again(out)
+        result.refused += sum(dl.error_code != PROCESSING_ERROR for dl in out.dead_letters)
+        result.set_aside += sum(dl.error_code == PROCESSING_ERROR for dl in out.dead_letters)
+
+    # The records a processing error set aside go through again, in their place in time:
+    # after the fix they become events; if they fail again, processing_error dead letters.
+    set_aside = _set_aside_records(client, db)
+    again_ids = {key[2] for key, _ in set_aside}
+    again: list[Any] = []  # their events and dead letters in the rebuilt tables
+
+    def keep_again(out: Output) -> None:
+        again.extend(("events", event_row(ev, out.at)) for ev in out.events if ev.event_id in again_ids)
+        again.extend(("dead_letters", dead_letter_row(dl, out.at)) for dl in out.dead_letters
+                     if dl.error_code == PROCESSING_ERROR)
+
+    def stored() -> Iterator[tuple[tuple[datetime, str, str], tuple[bytes, str]]]:
+        for _, row in stored_events(client, db):
+            yield ((row["occurred_at"], row["dossier_id"], row["event_id"]),
+                   (orjson.dumps(event_object(row)), f"{db}.events:{row['event_id']}"))
 
     batch: list[Record] = []
-    for n, (_, row) in enumerate(stored_events(client, db)):
-        dossier_id = row["dossier_id"]
-        batch.append(Record(orjson.dumps(event_object(row)), dossier_id.encode(), processor.partition_of(dossier_id),
-                            n, f"{db}.events:{row['event_id']}"))
+    merged = heapq.merge(stored(), set_aside, key=lambda item: item[0])
+    for n, ((_, dossier_id, _), (raw, source)) in enumerate(merged):
+        batch.append(Record(raw, dossier_id.encode(), processor.partition_of(dossier_id), n, source))
         if len(batch) >= BATCH:
             collect(processor.process(batch))
             batch = []
@@ -204,7 +237,12 @@ def _fill(client: Any, db: str, new: str, settings: Settings, result: RebuildRes
             continue
         cols = ", ".join(_columns(client, new, table))
         final = " FINAL" if old_tables[table].startswith(("Replacing", "Collapsing", "VersionedCollapsing")) else ""
-        client.command(f"INSERT INTO {new}.{table} ({cols}) SELECT {cols} FROM {db}.{table}{final}")
+        where = f" WHERE error_code != '{PROCESSING_ERROR}'" if table == "dead_letters" else ""
+        client.command(f"INSERT INTO {new}.{table} ({cols}) SELECT {cols} FROM {db}.{table}{final}{where}")
+    for table in ("events", "dead_letters"):
+        rows = [row for t, row in again if t == table]
+        if rows:
+            client.insert(f"{new}.{table}", rows, column_names=list(TABLE_COLUMNS[table]))
     client.insert(f"{new}.dossier_state", list(states.values()), column_names=list(STATE_COLUMNS))
     client.insert(f"{new}.alerts", _with_history(client, db, alerts), column_names=list(ALERT_COLUMNS))
     mark = processor.low_watermark()
@@ -212,6 +250,20 @@ def _fill(client: Any, db: str, new: str, settings: Settings, result: RebuildRes
         client.insert(f"{new}.stream_progress", [["watermark", mark, now()]],
                       column_names=["name", "watermark", "updated_at"])
     log.info("rebuild.written", database=new, duration_ms=round((time.perf_counter() - t0) * 1000))
+
+
+def _set_aside_records(client: Any, db: str) -> list[tuple[tuple[datetime, str, str], tuple[bytes, str]]]:
+    """The records of the `processing_error` dead letters, keyed like the stored events
+    (occurred_at, dossier, event id) so the two streams merge in time order."""
+    rows = client.query(f"SELECT source, raw FROM {db}.dead_letters FINAL WHERE error_code = {{c:String}}",
+                        parameters={"c": PROCESSING_ERROR}).result_rows
+    out = []
+    for source, raw in rows:
+        data = raw if isinstance(raw, bytes) else raw.encode()
+        obj = orjson.loads(data)  # a processing_error's raw bytes are a valid event
+        at = datetime.fromisoformat(obj["occurred_at"].upper())
+        out.append(((at, obj["dossier_id"], obj["event_id"]), (data, source)))
+    return sorted(out, key=lambda item: item[0])
 
 
 def _with_history(client: Any, db: str, alerts: dict[str, list[Any]]) -> list[list[Any]]:
@@ -227,7 +279,7 @@ def _with_history(client: Any, db: str, alerts: dict[str, list[Any]]) -> list[li
             new[emitted] = old[emitted]
         else:
             if not old[retracted]:
-                old[retracted], old[version] = True, 2
+                old[retracted], old[version] = True, old[version] + 1
             out[old[0]] = old
     return list(out.values())
 

@@ -85,6 +85,7 @@ class Stack:
             self.rules, self.directory, partitions=settings.partitions, lateness=settings.allowed_lateness,
             now=now, partitioner=partitioner(settings.partitions), restorer=restorer,
             watermark=restorer.watermark(), hot_limit=settings.hot_dossiers, labels=labels,
+            set_aside=restorer.set_aside(),
         )
         self.processor.restore(restorer.dossiers(restorer.active_ids()))
         log.info("state.restored", dossiers=self.processor.stats["restored"],

@@ -38,8 +38,15 @@ def endpoint_id(url: str) -> str:
 
 
 def delivery_id(message: dict[str, Any]) -> str:
-    """The Idempotency-Key: one per alert and per retraction of it."""
-    return f"{message['alert_id']}:retracted" if message.get("retracted") else str(message["alert_id"])
+    """The Idempotency-Key: one per alert and per change of it — `<alert id>` when emitted,
+    `<alert id>:retracted` when retracted, `<alert id>:v<n>` for its n-th change after that
+    (emitted again once a later event made it real, retracted again, …)."""
+    version = int(message.get("version") or (2 if message.get("retracted") else 1))
+    if version == 1:
+        return str(message["alert_id"])
+    if version == 2:
+        return f"{message['alert_id']}:retracted"
+    return f"{message['alert_id']}:v{version}"
 
 
 class WebhookNotifier:

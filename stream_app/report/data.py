@@ -26,9 +26,9 @@ COUNTS = (
 )
 CAUSES = ("overdue_tax", "overdue_open_after_completion", "overdue_supplement", "overdue_unit_held")
 
-# "Overdue at the period end", as the views define it (see 002_analytics.sql).
+# "Overdue at the period end", as the views define it (see store/views.sql).
 _OVERDUE_AT_END = (
-    "arrayExists(b -> b < period_end AND NOT arrayExists(r -> r > b AND r < period_end, restart_times), "
+    "arrayExists(b -> b <= period_end AND NOT arrayExists(r -> r > b AND r < period_end, restart_times), "
     "breach_times)"
 )
 _OPEN_AT_END = "received_at < period_end AND (finished_at IS NULL OR finished_at >= period_end)"
@@ -174,7 +174,7 @@ def load_month(client: Any, database: str, month: date, unit: str | None = None)
             WITH {_PERIOD_END}
             SELECT dossier_id, procedure_code, unit, current_unit, received_at, finished_at,
                    toString(ifNull(overdue_cause, '')) AS overdue_cause,
-                   arrayElement(arrayFilter((d, b) -> b < period_end, breach_due_at, breach_times), -1) AS due_then
+                   arrayElement(arrayFilter((d, b) -> b <= period_end, breach_due_at, breach_times), -1) AS due_then
             FROM {db}.dossier_facts
             WHERE {_UNIT} AND {_OPEN_AT_END} AND {_OVERDUE_AT_END}
             ORDER BY due_then, dossier_id""")

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import clickhouse_connect
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -48,6 +49,35 @@ def connect(dsn: str) -> Any:
         error = type(exc).__name__
     # Raised outside the handler, so the original is not even chained as context.
     raise ConnectionError(f"cannot reach ClickHouse at {redact(dsn)}: {error}")
+
+
+# Server error codes that pass by themselves: retried, the others stop the job.
+TRANSIENT_CODES = frozenset({
+    159,  # TIMEOUT_EXCEEDED
+    164,  # READONLY (a replica catching up)
+    202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+    203,  # NO_FREE_CONNECTION
+    209,  # SOCKET_TIMEOUT
+    210,  # NETWORK_ERROR
+    241,  # MEMORY_LIMIT_EXCEEDED
+    242,  # TABLE_IS_READ_ONLY
+    252,  # TOO_MANY_PARTS
+    285,  # TOO_FEW_LIVE_REPLICAS
+    319,  # UNKNOWN_STATUS_OF_INSERT
+    425,  # SYSTEM_ERROR
+    473,  # DEADLOCK_AVOIDED
+    999,  # KEEPER_EXCEPTION
+})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Would the same call succeed later? Connection trouble and timeouts, and the server's
+    overload and lock codes, yes; a wrong column, a type error or bad SQL, never."""
+    if isinstance(exc, (OperationalError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+        return True
+    return isinstance(exc, DatabaseError) and getattr(exc, "code", None) in TRANSIENT_CODES
 
 
 def check_identifier(name: str) -> str:

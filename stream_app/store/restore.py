@@ -14,10 +14,12 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+import orjson
 import structlog
 
 from stream_app.core.ports import Restored
 from stream_app.domain.alerts import AlertSpec
+from stream_app.domain.codes import PROCESSING_ERROR
 from stream_app.domain.events import DossierEvent
 from stream_app.domain.history import FiredAlert
 from stream_app.store.client import check_identifier
@@ -27,7 +29,8 @@ log = structlog.get_logger(__name__)
 
 CHUNK = 20_000
 _EVENT_COLS = ", ".join(c for c in EVENT_COLUMNS if c != "ingested_at")
-_ALERT_COLS = "alert_id, kind, dossier_id, unit, receiving_unit, procedure_code, fires_at, emitted_at, due_at, retracted"
+_ALERT_COLS = ("alert_id, kind, dossier_id, unit, receiving_unit, procedure_code, fires_at, emitted_at, due_at, "
+               "retracted, version")
 
 
 class Restorer:
@@ -49,6 +52,23 @@ class Restorer:
             f"SELECT max(watermark) FROM {self.db}.stream_progress WHERE name = {{name:String}}",
             name="watermark",
         ) or None
+
+    def set_aside(self) -> set[str]:
+        """Dossiers a processing error set aside: those of the `processing_error` dead letters
+        (their raw bytes are valid events), until a rebuild processes them again."""
+        rows = self.client.query(
+            f"SELECT raw FROM {self.db}.dead_letters FINAL WHERE error_code = {{code:String}}",
+            parameters={"code": PROCESSING_ERROR},
+        ).result_rows
+        out = set()
+        for (raw,) in rows:
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("dossier_id"), str):
+                out.add(obj["dossier_id"])
+        return out
 
     def active_ids(self) -> list[str]:
         if not self.has_history:
@@ -78,7 +98,7 @@ class Restorer:
                 f"SELECT {_ALERT_COLS} FROM {self.db}.alerts FINAL WHERE dossier_id IN {{ids:Array(String)}}",
                 parameters={"ids": ids},
             )
-            for (aid, kind, did, unit, runit, proc, fires_at, emitted_at, due_at, retracted) in q.result_rows:
+            for (aid, kind, did, unit, runit, proc, fires_at, emitted_at, due_at, retracted, version) in q.result_rows:
                 spec = AlertSpec(aid, kind, did, fires_at, due_at, unit, proc, runit)
-                fired[did].append((spec, FiredAlert(kind, fires_at, emitted_at, bool(retracted), spec)))
+                fired[did].append((spec, FiredAlert(kind, fires_at, emitted_at, bool(retracted), spec, int(version))))
         return {d: (evs, fired.get(d, [])) for d, evs in events.items()}

@@ -7,10 +7,12 @@
 -- re-creates every one of them each time it runs, so a view changes by editing it here.
 --
 -- "Overdue at an instant T" (the end of a day or of a month) for a dossier still open at
--- T: a standing (not retracted) sla_breach alert fired before T, and no
+-- T: a standing (not retracted) sla_breach alert fired at or before T, and no
 -- supplement_received after that breach and before T (the supplement restarts the time
 -- limit from zero, so the dossier is back within a fresh limit). This is the stream's own
--- rule for dossier_state.classification = 'open_overdue', applied at T.
+-- rule for dossier_state.classification = 'open_overdue', applied at T. The breach fires at
+-- 00:00 of the day after the due date, so a dossier due on the last day of a period and
+-- still open at its end (local midnight) is overdue at that end: its due date is before it.
 --
 -- monthly_report is one GROUP BY (unit, month) over a UNION ALL of the unit's month
 -- series and the dossiers' (month, kind) rows, so that `WHERE month = …` on the view is a
@@ -111,7 +113,7 @@ SELECT
     countIf(kind = 'finished' AND classification = 'overdue')    AS finished_overdue,
     countIf(kind = 'open')                                       AS open_at_day_end,
     countIf(kind = 'open' AND arrayExists(
-        b -> b < day_end AND NOT arrayExists(r -> r > b AND r < day_end, restart_times),
+        b -> b <= day_end AND NOT arrayExists(r -> r > b AND r < day_end, restart_times),
         breach_times))                                           AS open_overdue_at_day_end,
     countIf(kind = 'sla_breach')                                 AS breaches,
     countIf(kind = 'tax_overdue')                                AS tax_delays,
@@ -209,7 +211,7 @@ FROM
         countIf(kind = 2 AND classification = 'overdue')                  AS finished_overdue,
         countIf(kind = 5)                                                 AS open_at_month_end,
         countIf(kind = 5 AND arrayExists(
-            b -> b < month_end AND NOT arrayExists(r -> r > b AND r < month_end, restart_times),
+            b -> b <= month_end AND NOT arrayExists(r -> r > b AND r < month_end, restart_times),
             breach_times))                                                AS open_overdue_at_month_end,
         countIf(kind = 3)                                                 AS prev_finished,
         countIf(kind = 3 AND classification = 'overdue')                  AS prev_finished_overdue,

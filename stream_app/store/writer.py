@@ -8,15 +8,16 @@ deliveries and the stream progress, and flushes them in `WRITE_ORDER`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import structlog
 
 from stream_app.core.output import Output
-from stream_app.core.ports import Delivery, Outcome
-from stream_app.store.client import check_identifier
+from stream_app.core.ports import Delivery, Outcome, StoreUnavailable
+from stream_app.store.client import check_identifier, is_transient
 from stream_app.store.outbox import Outbox
 from stream_app.store.rows import alert_row, dead_letter_row, event_row, state_row
 
@@ -99,14 +100,30 @@ class BatchWriter:
 
     def flush(self) -> None:
         # The outbox first: an alert row must never be in the store without its delivery row.
-        self.outbox.flush()
-        self.sink.flush(WRITE_ORDER)
+        with transient_as_unavailable():
+            self.outbox.flush()
+            self.sink.flush(WRITE_ORDER)
 
     def undelivered(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
-        return self.outbox.undelivered(deliveries)
+        with transient_as_unavailable():
+            return self.outbox.undelivered(deliveries)
 
     def mark(self, outcomes: Sequence[Outcome]) -> None:
-        self.outbox.mark(outcomes)
+        with transient_as_unavailable():
+            self.outbox.mark(outcomes)
 
     def pending_deliveries(self) -> list[Delivery]:
-        return self.outbox.pending()
+        with transient_as_unavailable():
+            return self.outbox.pending()
+
+
+@contextlib.contextmanager
+def transient_as_unavailable() -> Iterator[None]:
+    """A transient store error becomes `StoreUnavailable` (the pipeline retries it);
+    any other error passes as it is (the pipeline stops on it)."""
+    try:
+        yield
+    except Exception as exc:
+        if is_transient(exc):
+            raise StoreUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+        raise

@@ -117,15 +117,17 @@ def daily(store_client: Any) -> dict[tuple[date, str, str], dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("day", "unit", "procedure", "expected"), [
-    # D3 breaches at the end of 30/10 and is the only overdue one of A at the end of 31/10
-    # (D6 paused at tax, D9 due 01/11).
-    (date(2023, 10, 30), A, "1.012713", {"breaches": 1, "open_at_day_end": 2, "open_overdue_at_day_end": 1}),
-    (date(2023, 10, 31), A, "1.012713", {"open_at_day_end": 2, "open_overdue_at_day_end": 1}),
+    # D3, due 30/10, is overdue at the end of that day and breaches at 00:00 on 31/10 (the day
+    # it is first late); it is the only overdue one of A at the end of 31/10 (D6 paused at
+    # tax, D9 due 01/11).
+    (date(2023, 10, 30), A, "1.012713", {"breaches": 0, "open_at_day_end": 2, "open_overdue_at_day_end": 1}),
+    (date(2023, 10, 31), A, "1.012713", {"breaches": 1, "open_at_day_end": 2, "open_overdue_at_day_end": 1}),
     (date(2023, 10, 31), A, "1.012711", {"open_at_day_end": 1, "open_overdue_at_day_end": 0}),
-    # D12 overdue from the end of 09/10 until its restart on 30/10; D5 breaches at the end of 30/10.
+    # D12 overdue from the end of 09/10 until its restart on 30/10; D5, due 30/10, is overdue
+    # at the end of that day and breaches at 00:00 on 31/10.
     (date(2023, 10, 10), B, "1.012713", {"open_at_day_end": 1, "open_overdue_at_day_end": 1}),
-    (date(2023, 10, 30), B, "1.012713", {"breaches": 1, "open_at_day_end": 2, "open_overdue_at_day_end": 1}),
-    (date(2023, 10, 31), B, "1.012713", {"finished": 1, "finished_overdue": 1, "open_at_day_end": 1,
+    (date(2023, 10, 30), B, "1.012713", {"breaches": 0, "open_at_day_end": 2, "open_overdue_at_day_end": 1}),
+    (date(2023, 10, 31), B, "1.012713", {"breaches": 1, "finished": 1, "finished_overdue": 1, "open_at_day_end": 1,
                                          "open_overdue_at_day_end": 0}),
     # D4's tax notice was due 12/10 09:00; D6's result was ready 08/11 and never closed.
     (date(2023, 10, 12), B, "1.012711", {"tax_delays": 1, "open_at_day_end": 1}),

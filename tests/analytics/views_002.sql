@@ -1,3 +1,6 @@
+-- Kept for the equivalence test (tests/analytics/views_old.py), with one change since it
+-- shipped: a breach at T itself counts at T (`b <= T`), as the breach moved from 23:59:59.999
+-- of the due date to 00:00 of the next day.
 -- Analytics (CONTRACT §3): dossier_facts, unit_daily, monthly_report.
 --
 -- All three are plain VIEWs over dossier_state FINAL, alerts FINAL, events FINAL
@@ -100,7 +103,7 @@ SELECT
     countIf(kind = 'finished' AND classification = 'overdue')    AS finished_overdue,
     countIf(kind = 'open')                                       AS open_at_day_end,
     countIf(kind = 'open' AND arrayExists(
-        b -> b < day_end AND NOT arrayExists(r -> r > b AND r < day_end, restart_times),
+        b -> b <= day_end AND NOT arrayExists(r -> r > b AND r < day_end, restart_times),
         breach_times))                                           AS open_overdue_at_day_end,
     countIf(kind = 'sla_breach')                                 AS breaches,
     countIf(kind = 'tax_overdue')                                AS tax_delays,
@@ -213,7 +216,7 @@ LEFT JOIN
         countIf(kind = 'finished' AND classification = 'overdue')         AS finished_overdue,
         countIf(kind = 'open')                                            AS open_at_month_end,
         countIf(kind = 'open' AND arrayExists(
-            b -> b < month_end AND NOT arrayExists(r -> r > b AND r < month_end, restart_times),
+            b -> b <= month_end AND NOT arrayExists(r -> r > b AND r < month_end, restart_times),
             breach_times))                                                    AS open_overdue_at_month_end,
         countIf(kind = 'prev')                                            AS prev_finished,
         countIf(kind = 'prev' AND classification = 'overdue')             AS prev_finished_overdue,

@@ -2,7 +2,7 @@
 
 Times are Hà Nội wall-clock text. In March 2024 there is no holiday: Mon 4/3, ..., Fri
 8/3, Mon 11/3. An exchange (1.012713, 5 working days) received Mon 4/3 09:00 is due Mon
-11/3 09:00, warned Fri 8/3 09:00 and breached at the end of Mon 11/3; a transfer
+11/3 09:00, warned Fri 8/3 09:00 and breached at 00:00 on Tue 12/3; a transfer
 (1.012711, 8 working days) received then is due Thu 14/3 09:00.
 """
 
@@ -26,7 +26,7 @@ UNKNOWN = "9.999999"  # not in the catalog
 
 WARNING_AT = "2024-03-08 09:00"
 DUE_AT = "2024-03-11 09:00"
-BREACH_AT = "2024-03-11 23:59:59.999"
+BREACH_AT = "2024-03-12 00:00"
 
 
 def t(text: str) -> datetime:

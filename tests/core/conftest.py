@@ -93,12 +93,12 @@ class Driver:
     """One processor plus the record maker and everything read from it so far."""
 
     def __init__(self, *, clock: Clock | None = None, watermark: datetime | None = None,
-                 hot_limit: int | None = None) -> None:
+                 hot_limit: int | None = None, set_aside: Iterable[str] = ()) -> None:
         self.clock = clock or Clock()
         self.processor = Processor(
             rules=RULES, directory=DIRECTORY, partitions=PARTITIONS, lateness=LATENESS,
             now=self.clock, partitioner=partitioner(PARTITIONS), restorer=None, watermark=watermark,
-            hot_limit=hot_limit,
+            hot_limit=hot_limit, set_aside=set_aside,
         )
         self.line = 0
         self.offsets: dict[int, int] = {}

@@ -102,3 +102,35 @@ def final(d: Driver, events_batches: list[list[dict[str, Any]]], as_of: datetime
         d.push(*batch)
     d.finish(as_of)
     return comparable(d.state()), d.alert_ids(), d.dead_letters(), sorted(r["event_id"] for r in d.events())
+
+
+@st.composite
+def arrivals(draw, lateness: timedelta) -> list[dict[str, Any]]:
+    """A province as a source system delivers it: mostly in time order, some events jittered
+    within the allowed lateness, and some held back far beyond it (they arrive after events
+    that happened days later), so alerts fire and are retracted, or made real again."""
+    events = draw(province())
+    keyed = []
+    for e in events:
+        at = datetime.fromisoformat(e["occurred_at"])
+        kind = draw(st.sampled_from(["in_time", "in_time", "jitter", "beyond"]))
+        if kind == "jitter":
+            at += timedelta(seconds=draw(st.integers(0, int(lateness.total_seconds()) - 1)))
+        elif kind == "beyond" and e["event_type"] != "received":
+            at += lateness + timedelta(minutes=draw(st.integers(1, 6 * 24 * 60)))
+        keyed.append((at, e["event_id"], e))
+    return [e for _, _, e in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+def tables(d: Driver) -> dict[str, Any]:
+    """Every table as the store would hold it (latest row per key, wall clock aside)."""
+    alerts = {}
+    for a in d.alerts():
+        alerts[a["alert_id"]] = {k: v for k, v in a.items() if k != "emitted_at"}
+    return {
+        "events": sorted((tuple(v for k, v in r.items() if k != "ingested_at") for r in d.events()), key=repr),
+        "dead_letters": sorted((tuple(v for k, v in r.items() if k != "received_at") for r in d.dead_letters()),
+                               key=repr),
+        "dossier_state": comparable(d.state()),
+        "alerts": alerts,
+    }

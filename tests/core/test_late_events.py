@@ -9,6 +9,7 @@ from datetime import timedelta
 from stream_app.core.output import Record
 from tests.core.builders import (
     BRANCH,
+    TRANSFER,
     DOSSIER,
     alerts_of,
     event,
@@ -81,3 +82,25 @@ def test_a_bad_record_from_a_partition_beyond_the_configured_count_is_still_dead
     out = driver.push(stray)
 
     assert [(d.source, d.error_code) for d in out.dlq] == [("dossier.events/7/0", "invalid_json")]
+
+
+def test_an_alert_retracted_by_a_late_event_and_made_real_again_by_a_later_one_is_emitted_again(
+        driver: Driver, clock: Clock):
+    """A transfer received Mon 4/3 09:00 is due Thu 14/3 09:00; its breach fires at 00:00
+    Fri 15/3. A late `sent_to_tax` of Wed 13/3 10:00 pauses the clock: the breach is
+    retracted. A later late `obligation_paid` of 13/3 11:00 resumes it with the 7 hours
+    left: due 14/3 10:00, the breach at 00:00 15/3 again — the same alert, emitted again."""
+    driver.push(received("2024-03-04 09:00", TRANSFER))
+    (breach,) = [a for a in alerts_of(driver.advance(t("2024-03-16 00:00"))) if a["kind"] == "sla_breach"]
+    clock.tick(timedelta(hours=1))
+    retraction = driver.push(event("sent_to_tax", "2024-03-13 10:00", tax_office="CCT-TN"))
+    clock.tick(timedelta(hours=1))
+    again = driver.push(event("obligation_paid", "2024-03-13 11:00", channel="online"))
+
+    assert [pick(a, "alert_id", "retracted", "version") for a in alerts_of(retraction)] == [
+        (breach["alert_id"], True, 2)]
+    assert [pick(a, "alert_id", "kind", "fires_at", "retracted", "version") for a in alerts_of(again)] == [
+        (breach["alert_id"], "sla_breach", t("2024-03-15 00:00"), False, 3)]
+    assert alerts_of(again)[0]["emitted_at"] == clock()  # emitted now, not when it first fired
+    assert driver.stats["reissued"] == 1
+    assert driver.state()[DOSSIER]["classification"] == "open_overdue"

@@ -24,12 +24,12 @@ from tests.core.conftest import WALL_START, Clock, Driver
 
 # -- timers on event time ----------------------------------------------------------
 
-def test_an_sla_breach_fires_only_when_the_partitions_watermark_passes_the_end_of_the_due_day(driver: Driver):
+def test_an_sla_breach_fires_only_when_the_partitions_watermark_reaches_the_day_after_the_due_day(driver: Driver):
     (neighbour,) = driver.same_partition(DOSSIER)
     driver.push(received("2024-03-04 09:00"))
 
-    before = driver.push(received("2024-03-12 00:09:59.998", dossier=neighbour))  # watermark 23:59:59.998
-    at_end = driver.push(event("transferred", "2024-03-12 00:09:59.999", neighbour, to_unit=BRANCH))
+    before = driver.push(received("2024-03-12 00:09:59.999", dossier=neighbour))  # watermark 23:59:59.999
+    at_end = driver.push(event("transferred", "2024-03-12 00:10", neighbour, to_unit=BRANCH))  # 00:00
 
     assert [pick(a, "kind", "fires_at") for a in alerts_of(before)] == [("sla_warning", t(WARNING_AT))]
     assert [pick(a, "kind", "dossier_id", "fires_at", "due_at") for a in alerts_of(at_end)] == [
@@ -81,7 +81,7 @@ def test_alerts_carry_a_vietnamese_message_for_the_task_force(driver: Driver):
         "Cảnh báo: hồ sơ 000.22.31.H53-240304-0007 (Cấp đổi Giấy chứng nhận) đang ở Văn phòng Đăng ký "
         "đất đai tỉnh Tây Ninh chỉ còn không quá 1 ngày làm việc đến hạn trả kết quả lúc 09:00 11/03/2024.",
         "Quá hạn: hồ sơ 000.22.31.H53-240304-0007 (Cấp đổi Giấy chứng nhận) đã quá hạn trả kết quả "
-        "(09:00 11/03/2024) và vẫn đang ở Văn phòng Đăng ký đất đai tỉnh Tây Ninh.",
+        "(hạn 09:00 11/03/2024, quá hạn từ 00:00 12/03/2024) và vẫn đang ở Văn phòng Đăng ký đất đai tỉnh Tây Ninh.",
     ]
 
 

@@ -34,7 +34,7 @@ from tests.domain.builders import (
 # is Wed 13/3 09:00; the breach is at the end of Thu 14/3.
 REC = received("2024-03-04 09:00", TRANSFER)
 WARNING = ("sla_warning", t("2024-03-13 09:00"))
-BREACH = ("sla_breach", t("2024-03-14 23:59:59.999"))
+BREACH = ("sla_breach", t("2024-03-15 00:00"))  # the first instant of the day after the due date
 
 
 def of_kind(kind, events, rules=RULES):
@@ -87,7 +87,7 @@ HALF_DAY = rules_with(("0.5", 0.5, None))
 def test_sla_warning_at_clock_start_when_less_remains(at, warning, due):
     assert real_alerts([received(at, "0.5")], HALF_DAY) == [
         ("sla_warning", t(warning)),
-        ("sla_breach", t(due[:10] + " 23:59:59.999")),
+        ("sla_breach", t(due[:10]) + timedelta(days=1)),
     ]
 
 
@@ -99,7 +99,7 @@ def test_no_sla_warning_while_paused_it_comes_after_the_resume():
         ev("obligation_paid", "2024-03-18 09:00"),  # 2 days left -> due Wed 20/3 09:00
     ]
     # The old warning time Wed 13/3 09:00 falls in the pause: nothing then.
-    assert real_alerts(events) == [("sla_warning", t("2024-03-19 09:00")), ("sla_breach", t("2024-03-20 23:59:59.999"))]
+    assert real_alerts(events) == [("sla_warning", t("2024-03-19 09:00")), ("sla_breach", t("2024-03-21 00:00"))]
 
 
 def test_at_most_one_sla_warning_per_budget_cycle():
@@ -110,7 +110,7 @@ def test_at_most_one_sla_warning_per_budget_cycle():
         # Resume Fri 15/3 09:00 + 7 h: Fri 2.5 + 3.5 = 6 h, Mon 07:00 + 1 h -> Mon 18/3 08:00.
         ev("obligation_paid", "2024-03-15 09:00"),
     ]
-    assert real_alerts(events) == [WARNING, ("sla_breach", t("2024-03-18 23:59:59.999"))]
+    assert real_alerts(events) == [WARNING, ("sla_breach", t("2024-03-19 00:00"))]
 
 
 def test_sla_warning_when_the_clock_resumes_with_exactly_8_hours_left():
@@ -121,16 +121,16 @@ def test_sla_warning_when_the_clock_resumes_with_exactly_8_hours_left():
         # Resume Fri 15/3 09:00 with 8 h left: due Mon 18/3 09:00, warning at the resume.
         ev("obligation_paid", "2024-03-15 09:00"),
     ]
-    assert real_alerts(events) == [("sla_warning", t("2024-03-15 09:00")), ("sla_breach", t("2024-03-18 23:59:59.999"))]
+    assert real_alerts(events) == [("sla_warning", t("2024-03-15 09:00")), ("sla_breach", t("2024-03-19 00:00"))]
 
 
 @pytest.mark.parametrize(
     ("rules", "expected"),
     [
         # Restart Mon 18/3 09:00 + 8 days -> Thu 28/3 09:00: a new cycle, a new warning.
-        pytest.param(RULES, [WARNING, ("sla_warning", t("2024-03-27 09:00")), ("sla_breach", t("2024-03-28 23:59:59.999"))], id="restart"),
+        pytest.param(RULES, [WARNING, ("sla_warning", t("2024-03-27 09:00")), ("sla_breach", t("2024-03-29 00:00"))], id="restart"),
         # Shift: 7 h left from Mon 18/3 09:00 -> Tue 19/3 08:00; same cycle, no new warning.
-        pytest.param(SHIFT, [WARNING, ("sla_breach", t("2024-03-19 23:59:59.999"))], id="shift"),
+        pytest.param(SHIFT, [WARNING, ("sla_breach", t("2024-03-20 00:00"))], id="shift"),
     ],
 )
 def test_supplement_restart_opens_a_new_warning_cycle(rules, expected):
@@ -148,11 +148,12 @@ def test_no_sla_warning_once_concluded():
     ("concluded_at", "breach"),
     [
         pytest.param("2024-03-14 15:00", False, id="concluded on the due date after the due time"),
-        pytest.param("2024-03-14 23:59:59.999", False, id="concluded at the breach moment itself"),
-        pytest.param("2024-03-15 00:00", True, id="concluded the next day"),
+        pytest.param("2024-03-14 23:59:59.999", False, id="concluded in the last millisecond of the due date"),
+        pytest.param("2024-03-15 00:00", False, id="concluded at the breach moment itself"),
+        pytest.param("2024-03-15 00:00:00.001", True, id="concluded the next day"),
     ],
 )
-def test_sla_breach_at_the_end_of_the_local_due_date_if_still_open(concluded_at, breach):
+def test_sla_breach_at_the_start_of_the_day_after_the_local_due_date_if_still_open(concluded_at, breach):
     events = [REC, ev("result_attached", concluded_at), ev("concluded", concluded_at)]
     assert of_kind("sla_breach", events) == ([BREACH[1]] if breach else [])
 
@@ -348,7 +349,7 @@ def test_a_dossier_that_goes_wrong_in_every_way():
         ("tax_overdue", t("2024-03-13 09:00")),
         ("sla_warning", t("2024-03-21 09:00")),
         ("late_extension", t("2024-03-21 10:00")),
-        ("sla_breach", t("2024-03-22 23:59:59.999")),
+        ("sla_breach", t("2024-03-23 00:00")),
         ("open_after_completion", t("2024-03-26 10:00")),
     ]
 

@@ -158,9 +158,9 @@ def test_day_off_reason(d, reason):
     assert (CAL.is_working_day(d), CAL.day_off_reason(d)) == (reason is None, reason)
 
 
-def test_local_date_and_end_of_local_day():
+def test_local_date_and_start_of_the_next_day():
     t = datetime(2024, 3, 4, 23, 30, tzinfo=timezone.utc)  # 06:30 on 5 March in Hà Nội
-    assert (CAL.local_date(t), CAL.end_of_local_day(t)) == (date(2024, 3, 5), at(2024, 3, 5, 23, 59, 59, 999))
+    assert (CAL.local_date(t), CAL.start_of_next_day(t)) == (date(2024, 3, 5), at(2024, 3, 6, 0, 0))
 
 
 # -- configuration --------------------------------------------------------------------

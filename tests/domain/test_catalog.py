@@ -106,6 +106,33 @@ def test_effective_from_column_is_optional(tmp_path):
     assert Catalog.load(path).lookup("L.3", date(2025, 1, 1)).effective_from is None
 
 
+@pytest.mark.parametrize("tax_limit", ["", "0", "0.0"])
+def test_a_procedure_without_tax_may_write_its_tax_limit_as_empty_or_zero(tmp_path, tax_limit):
+    path = write(tmp_path, f"L.5,Thủ tục không liên thông thuế,8,false,{tax_limit},\n")
+    assert Catalog.load(path).lookup("L.5", date(2025, 1, 1)).tax_limit_working_days is None
+
+
+@pytest.mark.parametrize("tax_limit", ["", "0"])
+def test_a_tax_interlinked_procedure_needs_a_positive_tax_limit(tmp_path, tax_limit):
+    path = write(tmp_path, f"L.6,Thủ tục liên thông thuế,8,true,{tax_limit},\n")
+    with pytest.raises(CatalogError, match=f"^{path}:2: .*tax-interlinked.*positive"):
+        Catalog.load(path)
+
+
+def test_a_semicolon_separated_file_says_so(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text(HEADER.replace(",", ";") + "L.7;Thủ tục;8;false;;\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=f"^{path}:1: the fields are separated by ';'.*commas"):
+        Catalog.load(path)
+
+
+def test_a_utf16_file_says_so(tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_bytes((HEADER + "L.8,Thủ tục,8,false,,\n").encode("utf-16"))
+    with pytest.raises(CatalogError, match="UTF-16.*CSV UTF-8"):
+        Catalog.load(path)
+
+
 def test_spreadsheet_export_with_bom_and_crlf_loads(tmp_path):
     path = tmp_path / "excel.csv"
     path.write_bytes(("\ufeff" + HEADER + "L.4,Thủ tục,8,true,5,\n").replace("\n", "\r\n").encode("utf-8"))

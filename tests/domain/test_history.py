@@ -33,7 +33,7 @@ from tests.domain.builders import (
 )
 
 REC = received("2024-03-04 09:00", TRANSFER)  # due Thu 14/3 09:00, warning Wed 13/3 09:00
-BREACH_AT = t("2024-03-14 23:59:59.999")
+BREACH_AT = t("2024-03-15 00:00")
 WARNING_AT = t("2024-03-13 09:00")
 EMITTED = t("2024-03-20 12:00")
 

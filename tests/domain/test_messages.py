@@ -48,8 +48,8 @@ CASES = {
     ),
     "sla_breach": (
         [REC, AT_BRANCH],
-        f"Quá hạn: hồ sơ {DOSSIER} ({PROCEDURE}) đã quá hạn trả kết quả (09:00 14/03/2024) "
-        "và vẫn đang ở Chi nhánh VPĐKĐĐ huyện Tân Biên.",
+        f"Quá hạn: hồ sơ {DOSSIER} ({PROCEDURE}) đã quá hạn trả kết quả (hạn 09:00 14/03/2024, "
+        "quá hạn từ 00:00 15/03/2024) và vẫn đang ở Chi nhánh VPĐKĐĐ huyện Tân Biên.",
     ),
     # Sent Wed 6/3 09:00 + 5 working days -> Wed 13/3 09:00.
     "tax_overdue": (

@@ -105,7 +105,7 @@ def test_breach_fires_on_the_wall_clock_and_a_restart_with_backlog_raises_no_fal
     alerts = asyncio.run(scenario())
     assert [(a["kind"], a["dossier_id"], a["fires_at"]) for a in alerts] == [
         ("sla_warning", D1, "2024-03-13T09:00:00.000+07:00"),
-        ("sla_breach", D1, "2024-03-14T23:59:59.999+07:00"),
+        ("sla_breach", D1, "2024-03-15T00:00:00.000+07:00"),
     ]
     assert all(not a["retracted"] for a in alerts)
     assert "Quá hạn" in alerts[1]["message"]

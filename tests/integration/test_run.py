@@ -105,7 +105,7 @@ def test_alerts_fire_on_event_time_with_vietnamese_messages(sample_run):
     kinds = [(k, d, f.isoformat()) for k, d, f, _ in rows]
     assert kinds == [
         ("sla_warning", D1, "2024-03-13T09:00:00+07:00"),
-        ("sla_breach", D1, "2024-03-14T23:59:59.999000+07:00"),
+        ("sla_breach", D1, "2024-03-15T00:00:00+07:00"),
     ]
     assert "quá hạn" in rows[1][3] and D1 in rows[1][3]
 

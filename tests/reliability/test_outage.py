@@ -9,13 +9,17 @@ backoff, log the outage once and its end once, and carry on by itself.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
-from clickhouse_connect.driver.exceptions import OperationalError
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError, ProgrammingError
 from kafka.admin import KafkaAdminClient
 
 import stream_app.core.pipeline as pipeline_module
@@ -24,8 +28,10 @@ from stream_app.core.pipeline import Pipeline
 from stream_app.jobs.run import run_file
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.settings import Settings
+from stream_app.store.client import is_transient
 from stream_app.store.writer import ClickHouseSink
 from tests.integration.helpers import eventually as until
+from tests.integration.helpers import query
 from tests.reliability.conftest import CleanRun
 from tests.reliability.helpers import tables
 
@@ -102,3 +108,49 @@ def test_an_outage_holds_the_batch_logs_once_and_recovers_with_nothing_lost(
     assert events == ["sink.outage", "sink.recovered"]
     outage = next(e for e in logs if e["event"] == "sink.outage")
     assert outage["error"] == "OperationalError" and outage["pending"] > 0
+
+
+# The events table gets a column it does not have: a fault in the code, not an outage.
+WRONG_COLUMN = """
+import sys
+from stream_app.store import rows
+rows.TABLE_COLUMNS["events"] = (*rows.EVENT_COLUMNS[:-1], "no_such_column")
+from stream_app.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_store_error_that_is_not_an_outage_stops_the_job_at_once(clean: CleanRun, tmp_path: Path):
+    env = {**os.environ, "DOSSIER_CLICKHOUSE": f"chdb://{tmp_path / 'store'}"}
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", WRONG_COLUMN, "run", "--events", str(clean.events), "--no-progress",
+                           "--log-format", "json"], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parents[2])
+
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert time.monotonic() - t0 < 60
+    assert '"pipeline.failed"' in done.stderr and "ProgrammingError" in done.stderr
+    assert '"sink.outage"' not in done.stderr  # never retried as if it would pass
+    assert query(tmp_path / "store", "SELECT count() FROM dossier.events") == [(0,)]
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    (OperationalError("HTTPConnectionPool: Connection refused"), True),
+    (ConnectionResetError(104, "Connection reset by peer"), True),
+    (TimeoutError("read timed out"), True),
+    (DatabaseError("Code: 159. DB::Exception: Timeout exceeded"), False),  # no code attribute: not trusted
+    (ProgrammingError("Unrecognized column 'x' in table dossier.events"), False),
+    (TypeError("an int where a string was expected"), False),
+])
+def test_only_errors_that_pass_are_retried(error: Exception, transient: bool):
+    assert is_transient(error) is transient
+
+
+def test_server_overload_and_lock_codes_are_retried():
+    for code in (159, 202, 209, 210, 241, 252, 473):
+        error = DatabaseError(f"Code: {code}.")
+        error.code = code
+        assert is_transient(error)
+    not_retried = DatabaseError("Code: 47.")
+    not_retried.code = 47  # UNKNOWN_IDENTIFIER
+    assert not is_transient(not_retried)
