@@ -12,6 +12,7 @@ second, while a broker is down) is shown once per `REPEAT_S` seconds.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -64,13 +65,18 @@ class Repeats(logging.Filter):
         return True
 
 
+def _json(obj: Any, **kw: Any) -> str:
+    """JSON lines with Vietnamese as it is written, not as \\u escapes."""
+    return json.dumps(obj, ensure_ascii=False, **kw)
+
+
 def configure(fmt: str = "auto", level: str = "INFO") -> None:
     lvl = logging.getLevelName(level.upper())
     if not isinstance(lvl, int):
         lvl = logging.INFO
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=_json) if use_json else structlog.dev.ConsoleRenderer()
     )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,

@@ -1,7 +1,9 @@
 """Names for codes: units (from the shipped units.csv) and procedures (from the catalog).
 
 Messages and reports show names; tables keep codes. An unknown code is shown
-as itself, never dropped.
+as itself, never dropped. A unit has a full name ("Chi nhánh Văn phòng Đăng ký đất
+đai huyện Tân Biên") and the short one the live page shows ("Chi nhánh huyện Tân
+Biên"); a user may name a unit by its code or either name (`resolve_unit`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from importlib import resources
 from pathlib import Path
 
 from stream_app.domain.catalog import Catalog
+
+
+BRANCH_PREFIX = "Chi nhánh Văn phòng Đăng ký đất đai "
 
 
 class Directory:
@@ -33,6 +38,24 @@ class Directory:
         if not code:
             return "đơn vị chưa xác định"
         return self.units.get(code, code)
+
+    def short_name(self, code: str | None) -> str:
+        """The name the page shows: a branch without the office's long title."""
+        full = self.unit_name(code)
+        return "Chi nhánh " + full[len(BRANCH_PREFIX):] if full.startswith(BRANCH_PREFIX) else full
+
+    def resolve_unit(self, text: str | None) -> str | None:
+        """A unit code from its code, its full name or its short name (case and spacing
+        aside); an unknown text comes back as it is, for the caller to report."""
+        if not text:
+            return None
+        if text in self.units:
+            return text
+        wanted = " ".join(text.split()).casefold()
+        for code in self.units:
+            if wanted in (self.unit_name(code).casefold(), self.short_name(code).casefold(), code.casefold()):
+                return code
+        return text
 
     def procedure_name(self, code: str | None) -> str:
         if not code:

@@ -29,19 +29,9 @@ def parse_month(text: str) -> date:
     return date(int(m.group(1)), int(m.group(2)), 1)
 
 
-def resolve_unit(text: str | None, directory: Directory) -> str | None:
-    """A unit code from a code or an exact (case-insensitive) unit name."""
-    if not text:
-        return None
-    if text in directory.units:
-        return text
-    by_name = {name.casefold(): code for code, name in directory.units.items()}
-    return by_name.get(text.strip().casefold(), text)
-
-
 def make_report(client: Any, database: str, month: date, unit: str | None, *,
                 calendar: WorkingCalendar, directory: Directory) -> Report:
-    data = load_month(client, database, month, resolve_unit(unit, directory))
-    if unit and not data.has_data and resolve_unit(unit, directory) not in directory.units:
+    data = load_month(client, database, month, directory.resolve_unit(unit))
+    if unit and not data.has_data and directory.resolve_unit(unit) not in directory.units:
         raise ValueError(f"unknown unit {unit!r}: give a receiving unit code such as 001.22.31.H53")
     return build(data, directory, calendar)

@@ -43,7 +43,6 @@ ALERTS_SHOWN = 40
 CACHE_S = 1.0
 MAX_CODE = 64
 _ASSETS = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
-_BRANCH_PREFIX = "Chi nhánh Văn phòng Đăng ký đất đai "
 
 
 class LiveData:
@@ -68,9 +67,8 @@ class LiveData:
         return await self.read(fn, *args)
 
     def unit(self, code: str) -> dict[str, str]:
-        full = self.directory.unit_name(code or None)
-        short = "Chi nhánh " + full[len(_BRANCH_PREFIX):] if full.startswith(_BRANCH_PREFIX) else full
-        return {"unit": code, "name": short, "full_name": full}
+        d = self.directory
+        return {"unit": code, "name": d.short_name(code or None), "full_name": d.unit_name(code or None)}
 
     async def live(self) -> dict[str, Any]:
         return await self._cached("live", self._live)
