@@ -50,17 +50,42 @@ def _add_rules(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=field, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
 
 
+# Settings that one command's own flags set (each flag's help names its variable).
+COMMAND_SETTINGS = ("catch_up", "live_clock_start", "max_dead_letters")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    flags = {**COMMON_FLAGS, **RULE_FLAGS}
-    overrides = {f: getattr(args, f) for _, (f, _) in flags.items() if getattr(args, f, None) is not None}
+    fields = [f for _, (f, _) in {**COMMON_FLAGS, **RULE_FLAGS}.items()] + list(COMMAND_SETTINGS)
+    overrides = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     return Settings(**overrides)
 
 
 def _timestamp(text: str) -> datetime:
-    t = datetime.fromisoformat(text)
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a timestamp: {text!r}; give one with its UTC offset, e.g. 2024-03-31T23:59:59+07:00") from None
     if t.tzinfo is None:
         raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2024-03-31T23:59:59+07:00")
     return t
+
+
+def _dead_letter_limit(text: str) -> str:
+    from stream_app.jobs.run import parse_limit
+
+    try:
+        parse_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _clock_start(text: str) -> str:
+    """A drill clock's start: a timestamp with its offset, or `store` (the store's own clock)."""
+    if text.strip().lower() != "store":
+        _timestamp(text)
+    return text.strip()
 
 
 def _moment(text: str) -> datetime:
@@ -86,15 +111,31 @@ def _speed(text: str) -> float | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _units(given: list[str], settings: Settings) -> tuple[str, ...]:
+    """Unit codes for `--unit`: a code, or a unit's full or short name (as the page shows it)."""
+    if not given:
+        return ()
+    from stream_app.jobs.rules import load_directory, load_rules
+
+    directory = load_directory(load_rules(settings))
+    codes = tuple(directory.resolve_unit(u) or u for u in given)
+    unknown = [u for u, c in zip(given, codes) if c not in directory.units]
+    if unknown:
+        raise ValueError(f"unknown unit {unknown[0]!r}: give a unit code such as 001.22.31.H53, or its name")
+    return codes
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", type=_moment, default=None,
                    help="only events at or after this time (RFC 3339 with offset, or YYYY-MM-DD / YYYY-MM local)")
     p.add_argument("--until", type=_moment, default=None, help="only events before this time (same forms)")
     p.add_argument("--unit", action="append", default=[], metavar="UNIT",
-                   help="only dossiers received by this unit (repeatable)")
+                   help="only dossiers received by this unit: its code or its name (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from stream_app.replay.generate import DEFAULT_DOSSIERS_PER_MONTH, DEFAULT_START
+
     parser = argparse.ArgumentParser(prog="dossier-stream", description="Real-time watch over land-registration dossiers.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -103,20 +144,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_timestamp, default=None,
                    help="fire timers up to this time (default: the latest occurred_at in the file)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--max-dead-letters", dest="max_dead_letters", type=_dead_letter_limit, default=None,
+                   metavar="N|P%", help="exit 3 when more lines than this were dead letters: a count (100) or a share "
+                                        "of the lines (5%%) [env: DOSSIER_MAX_DEAD_LETTERS]")
     _add_common(p)
 
-    p = sub.add_parser("generate", help="write a realistic synthetic province as JSON Lines")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--months", type=int, default=2)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--dossiers-per-month", type=int, default=None)
-    p.add_argument("--start", type=date.fromisoformat, default=None, help="first day (YYYY-MM-DD)")
+    p = sub.add_parser("generate", help="write a realistic synthetic province as JSON Lines",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--out", type=Path, required=True, help="the file to write (.jsonl, or .jsonl.gz for gzip); "
+                                                           "its folder must exist")
+    p.add_argument("--months", type=int, default=2, help="months of intake")
+    p.add_argument("--seed", type=int, default=1, help="the same seed always writes the same bytes")
+    p.add_argument("--dossiers-per-month", type=int, default=DEFAULT_DOSSIERS_PER_MONTH,
+                   help="the province's monthly intake")
+    p.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START, help="first day (YYYY-MM-DD)")
 
-    p = sub.add_parser("demo", help="the whole story on embedded defaults, in about two minutes")
+    p = sub.add_parser("demo", help="the whole story on embedded defaults, in about ten seconds")
     p.add_argument("--workdir", type=Path, default=Path("var/demo"), help="where the demo keeps its files")
     _add_common(p)
 
     p = sub.add_parser("worker", help="the long-running live worker")
+    p.add_argument("--catch-up", dest="catch_up", action="store_const", const=True, default=None,
+                   help="move a store's clock on to now even when it is far behind (after real downtime) "
+                        "[env: DOSSIER_CATCH_UP]")
+    p.add_argument("--clock-start", dest="live_clock_start", type=_clock_start, default=None, metavar="TIME|store",
+                   help="run on a drill clock that starts at TIME (RFC 3339 with offset), or at the store's own "
+                        "clock with `store`: look at replayed data live [env: DOSSIER_LIVE_CLOCK_START]")
     _add_common(p)
 
     p = sub.add_parser("report", help="the monthly report from ClickHouse")
@@ -174,13 +227,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a clear message and a non-zero exit, never a hang
+    except Exception as exc:  # a clear message and a non-zero exit, never a traceback, never a hang
         from stream_app.kafka.admin import BrokerUnavailable
 
         if isinstance(exc, (BrokerUnavailable, ConnectionError, FileNotFoundError, ValueError)):
             log.error("command.failed", command=args.command, error=type(exc).__name__, detail=str(exc))
             return 2
-        raise
+        # Not something a user did: a bug or an unforeseen failure. The traceback is for
+        # developers (DOSSIER_LOG_LEVEL=DEBUG), the message for everyone.
+        log.error("command.failed", command=args.command, error=type(exc).__name__, detail=str(exc)[:500],
+                  hint="an internal error; DOSSIER_LOG_LEVEL=DEBUG shows where",
+                  exc_info=settings.log_level.upper() == "DEBUG")
+        return 1
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,6 +252,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         summary = asyncio.run(_or_exit(args.command, run_file(
             settings, args.events, as_of=args.as_of, bootstrap=bootstrap, progress=progress)))
     print_summary(summary)
+    if summary.over(settings.max_dead_letters):
+        log.error("run.too_many_dead_letters", dead_letters=sum(summary.dead_letters.values()),
+                  records=summary.records, limit=settings.max_dead_letters)
+        return 3
     return 0
 
 
@@ -213,14 +275,21 @@ async def _or_exit(command: str, job: Any) -> Any:
         return await job
     except (BrokerUnavailable, ProcessingFailed) as exc:
         log.error("command.failed", command=command, error=type(exc).__name__, detail=str(exc))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(2 if isinstance(exc, BrokerUnavailable) else 1)
+        _leave(2 if isinstance(exc, BrokerUnavailable) else 1)
+
+
+def _leave(code: int) -> None:
+    """Exit at once, with what was printed flushed (see `_or_exit`)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.replay.generate import generate
 
+    if not args.out.parent.is_dir():
+        raise FileNotFoundError(f"the folder {args.out.parent} does not exist: create it first, or write elsewhere")
     stats = generate(args.out, months=args.months, seed=args.seed,
                      dossiers_per_month=args.dossiers_per_month, start=args.start, progress=sys.stderr.isatty())
     print(f"wrote {args.out}: {_describe(stats)}")
@@ -236,14 +305,14 @@ def _describe(stats: Any) -> str:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.jobs.stack import kafka_bootstrap
-    from stream_app.jobs.worker import run_worker, wall_clock
+    from stream_app.jobs.worker import run_worker
 
     async def main_async(bootstrap: str) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await _or_exit(args.command, run_worker(settings, bootstrap=bootstrap, stop=stop, now=wall_clock(settings)))
+        await _or_exit(args.command, run_worker(settings, bootstrap=bootstrap, stop=stop))
 
     with kafka_bootstrap(settings) as bootstrap:
         asyncio.run(main_async(bootstrap))
@@ -277,7 +346,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.replay.resume import Checkpoint, checkpoint_key
     from stream_app.store.client import connect, redact
 
-    selection = Selection(args.since, args.until, tuple(args.unit))
+    selection = Selection(args.since, args.until, _units(args.unit, settings))
     dsn = settings.clickhouse.get_secret_value()
     client = connect(dsn) if args.source == "clickhouse" else None
     try:
@@ -373,10 +442,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.store.client import connect
 
     fmt = args.format or ("parquet" if args.out is not None and args.out.suffix == ".parquet" else "jsonl")
+    selection = Selection(args.since, args.until, _units(args.unit, settings))
     client = connect(settings.clickhouse.get_secret_value())
     try:
-        stats = export(client, args.source_database or settings.database,
-                       Selection(args.since, args.until, tuple(args.unit)), fmt, args.out)
+        stats = export(client, args.source_database or settings.database, selection, fmt, args.out)
     finally:
         client.close()
     span = f" from {stats.first.isoformat()} to {stats.last.isoformat()}" if stats.first and stats.last else ""

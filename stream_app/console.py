@@ -60,7 +60,7 @@ def print_summary(summary: object) -> None:
     table.add_row("late events (beyond allowed lateness)", f"{stats.get('late', 0):,}")
     table.add_row("unknown_procedure", f"{stats.get('unknown_procedure', 0):,}")
     table.add_row("dossiers restored from the store", f"{s.restored:,}")
-    dead = {k.split('.', 1)[1]: v for k, v in stats.items() if k.startswith("dead_letter.")}
+    dead = dict(sorted(s.dead_letters.items()))
     table.add_row("dead letters", f"{sum(dead.values()):,}" + (f"  ({', '.join(f'{k}: {v}' for k, v in sorted(dead.items()))})" if dead else ""))
     alerts = {k.split('.', 1)[1]: v for k, v in stats.items() if k.startswith("alert.")}
     table.add_row("alerts", f"{sum(alerts.values()):,}" + (f"  ({', '.join(f'{k}: {v}' for k, v in sorted(alerts.items()))})" if alerts else ""))
@@ -73,6 +73,12 @@ def print_summary(summary: object) -> None:
     table.add_row("elapsed", f"{s.elapsed_s:.1f} s")
     table.add_row("events/s", f"{s.rate:,.0f}")
     out.print(table)
+    if s.mostly_rejected:
+        dead = s.dead_letters
+        top = ", ".join(f"{code}: {n:,}" for code, n in list(dead.items())[:3])
+        console.print(f"[bold red]Most lines were rejected:[/] {sum(dead.values()):,} of {s.records:,} are dead letters "
+                      f"({top}). Is this a JSON Lines file of dossier events, one per line, in UTF-8? "
+                      "`SELECT source, error_code, error_detail FROM dossier.dead_letters` shows each one.")
 
 
 # ------------------------------------------------------------------ replay

@@ -7,7 +7,10 @@ cost time on every message and say nothing a user needs. Two safety nets
 apply to every line, ours and the libraries': a password in a URL
 (`scheme://user:password@host`, `password=...`) is masked, and a library
 message that repeats (the Kafka clients log every reconnect attempt, ten a
-second, while a broker is down) is shown once per `REPEAT_S` seconds.
+second, while a broker is down) is shown once per `REPEAT_S` seconds. A terminal
+shows what a person needs — warnings, errors, alerts, where the page is — and
+leaves the plumbing (the broker started, migrations applied, Faust's services
+starting) to the JSON logs.
 """
 
 from __future__ import annotations
@@ -70,6 +73,24 @@ def _json(obj: Any, **kw: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, **kw)
 
 
+# Info lines a terminal leaves out at the default level (the JSON logs keep them).
+PLUMBING = ("broker.embedded.", "broker.topics.", "clickhouse.migrated", "state.restored", "replay.produced")
+
+
+def quiet_plumbing(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor for a terminal: drop our own info-level plumbing."""
+    if event.get("level") == "info" and str(event.get("event", "")).startswith(PLUMBING):
+        raise structlog.DropEvent
+    return event
+
+
+class _Warnings(logging.Filter):
+    """A terminal shows the libraries' warnings and errors only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
 def configure(fmt: str = "auto", level: str = "INFO") -> None:
     lvl = logging.getLevelName(level.upper())
     if not isinstance(lvl, int):
@@ -83,8 +104,10 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    terminal = not use_json and lvl >= logging.INFO
+    quiet: list[structlog.typing.Processor] = [quiet_plumbing] if terminal else []
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, scrub_secrets, renderer],
+        processors=[*shared, *quiet, structlog.processors.format_exc_info, scrub_secrets, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
@@ -97,6 +120,8 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
         foreign_pre_chain=shared,
     ))
     handler.addFilter(Repeats())
+    if terminal:
+        handler.addFilter(_Warnings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(lvl)

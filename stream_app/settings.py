@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=6.0, description="consumer group session timeout")
     heartbeat_interval_s: float = Field(default=2.0)
     web_enabled: bool = Field(default=False, description="serve the live page (worker)")
-    web_port: int = Field(default=6066, description="port of the live page")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="port of the live page")
     web_bind: str = Field(default="127.0.0.1", description="address the live page listens on (0.0.0.0 in a container)")
     tick_s: float = Field(default=0.2, gt=0, description="live timer tick: how often due timers are checked (seconds)")
     broker_wait_s: float = Field(default=15.0, gt=0, description="how long to wait for the broker at start (seconds)")
@@ -78,9 +78,22 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="stop when the broker has not answered for this long (seconds)"
     )
     stop_timeout_s: float = Field(default=10.0, gt=0, description="longest wait for Faust to stop (seconds)")
-    live_clock_start: datetime | None = Field(
+    live_clock_start: datetime | Literal["store"] | None = Field(
         default=None,
-        description="run the live worker as if the wall clock started at this time (demos, drills, tests)",
+        description="run the live worker as if the wall clock started at this time, or at the store's own "
+                    "clock with `store` (demos, drills, looking at replayed data)",
+    )
+    catch_up: bool = Field(
+        default=False,
+        description="let a live worker move a store's clock on to now when it is far behind (after real downtime)",
+    )
+    catch_up_max_days: float = Field(
+        default=7.0, gt=0,
+        description="how far behind the wall clock a store's clock may be for a worker to move it on by itself (days)",
+    )
+    max_dead_letters: str | None = Field(
+        default=None,
+        description="run: exit 3 when more lines than this were dead letters: a count (100) or a share (5%)",
     )
     alert_webhooks: str = Field(default="", description="comma-separated URLs that receive alerts")
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures")

@@ -2,7 +2,8 @@
 
 It opens the store read-only in spirit: the only write is applying pending
 migrations, so a store written before the views existed gets them. An embedded
-(chDB) store can be read only while no worker holds it (one process per store).
+(chDB) store can be read only while no other process holds it (one process per
+store); `dossier-stream store` serves one to several processes.
 """
 
 from __future__ import annotations
@@ -18,27 +19,13 @@ from stream_app.store.client import connect
 from stream_app.store.migrate import migrate
 
 
-def _open(dsn: str) -> object:
-    try:
-        return connect(dsn)
-    except ConnectionError:
-        raise
-    except Exception as exc:
-        if dsn.startswith("chdb://"):  # one process per embedded store (PLATFORM.md)
-            raise ConnectionError(
-                f"cannot open the embedded store {dsn[len('chdb://'):]}: another process (a worker or a run) "
-                f"may hold it; stop it first, or report from a ClickHouse server ({type(exc).__name__})"
-            ) from None
-        raise
-
-
 def run_report(settings: Settings, *, month: str, unit: str | None = None, fmt: str = "table",
                out: Path | None = None) -> int:
     """Write the report of `month` (YYYY-MM) in `fmt`; return the exit code."""
     first = parse_month(month)
     if fmt == "xlsx" and out is None:
         raise ValueError("--format xlsx needs --out FILE.xlsx")
-    client = _open(settings.clickhouse.get_secret_value())
+    client = connect(settings.clickhouse.get_secret_value())
     try:
         migrate(client, settings.database)
         rules = load_rules(settings)

@@ -40,6 +40,42 @@ class Summary:
     def rate(self) -> float:
         return self.records / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    @property
+    def dead_letters(self) -> dict[str, int]:
+        """Dead letters by code, most first."""
+        found = {k.split(".", 1)[1]: v for k, v in self.stats.items() if k.startswith("dead_letter.") and v}
+        return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def mostly_rejected(self) -> bool:
+        """Were most records dead letters? (a file in the wrong format, binary garbage)"""
+        return self.records > 0 and sum(self.dead_letters.values()) * 2 > self.records
+
+    def over(self, limit: str | None) -> bool:
+        """More dead letters than `limit` allows (a count, or a share such as `5%`)?"""
+        if limit is None:
+            return False
+        count, share = parse_limit(limit)
+        dead = sum(self.dead_letters.values())
+        return dead > count if share is None else dead > share * self.records
+
+
+def parse_limit(text: str) -> tuple[int, float | None]:
+    """`100` -> (100, None); `5%` -> (0, 0.05)."""
+    t = text.strip()
+    try:
+        if t.endswith("%"):
+            share = float(t[:-1]) / 100
+            if not 0 <= share <= 1:
+                raise ValueError
+            return 0, share
+        count = int(t)
+        if count < 0:
+            raise ValueError
+        return count, None
+    except ValueError:
+        raise ValueError(f"--max-dead-letters takes a count (100) or a share of the lines (5%), got {text!r}") from None
+
 
 async def run_file(
     settings: Settings,

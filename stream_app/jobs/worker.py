@@ -9,11 +9,13 @@ each fires the timers and persists the watermark of the partitions it owns.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from stream_app.clock import Clock, utc_now
+from stream_app.domain.calendar import TZ
 from stream_app.jobs.stack import Stack
 from stream_app.jobs.until import raise_if_broken
 from stream_app.kafka.admin import while_broker_answers
@@ -22,21 +24,69 @@ from stream_app.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-def wall_clock(settings: Settings) -> Clock:
-    """The live worker's clock: the real one, or one started at `live_clock_start`."""
-    if settings.live_clock_start is None:
-        return utc_now
-    if settings.live_clock_start.tzinfo is None:
-        raise ValueError("DOSSIER_LIVE_CLOCK_START needs a UTC offset")
-    offset = settings.live_clock_start - utc_now()
-    return lambda: utc_now() + offset
+class StaleClock(ValueError):
+    """The store's clock is far behind the wall clock, and nobody said to move it on."""
 
 
-async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event, now: Clock = utc_now) -> None:
-    """The live worker: consume forever; timers follow the wall clock once caught up."""
-    stack = Stack(settings, bootstrap, now=now, live=True, on_alert=_log_alert)
+class LiveClock:
+    """The live worker's clock: the wall clock, or a drill clock that started at a chosen
+    moment and runs at the wall clock's pace from there."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.offset
+
+    def start_at(self, t: datetime) -> None:
+        if t.tzinfo is None or t.utcoffset() is None:
+            raise ValueError("a drill clock's start needs a UTC offset, e.g. 2023-12-01T08:00:00+07:00")
+        self.offset = t - utc_now()
+
+
+def set_clock(clock: LiveClock, settings: Settings, store_clock: datetime | None) -> None:
+    """Start the drill clock the settings ask for, or check that moving the store's clock
+    to now is what a user wants: a store replayed from history (or a worker stopped for
+    longer than `catch_up_max_days`) would otherwise jump to today and raise every alert
+    due since then."""
+    start = settings.live_clock_start
+    if start == "store":
+        clock.start_at(store_clock or utc_now())
+        return
+    if isinstance(start, datetime):
+        clock.start_at(start)
+        return
+    if store_clock is None or settings.catch_up:
+        return
+    behind = utc_now() - store_clock
+    if behind > timedelta(days=settings.catch_up_max_days):
+        raise StaleClock(
+            f"the store's clock stands at {store_clock.astimezone(TZ):%d/%m/%Y %H:%M} (+07:00), {behind.days:,} days "
+            "behind now. Started like this, the worker would move it to now and raise every alert due since then. "
+            "To look at replayed data live: `dossier-stream worker --clock-start store` (a drill clock that starts at "
+            "the store's own clock; DOSSIER_LIVE_CLOCK_START=store). After real downtime: `dossier-stream worker "
+            f"--catch-up` (DOSSIER_CATCH_UP=true). The limit is DOSSIER_CATCH_UP_MAX_DAYS "
+            f"({settings.catch_up_max_days:g} days)")
+
+
+async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event, now: Clock | None = None) -> None:
+    """The live worker: consume forever; timers follow the wall clock once caught up.
+
+    `now` is injected by tests; unset, the worker runs on a `LiveClock` set from the
+    settings (the wall clock after a check of the store's clock, or a drill clock)."""
+    clock: Clock = now if now is not None else LiveClock()
+    stack = Stack(settings, bootstrap, now=clock, live=True, on_alert=_log_alert)
+    try:
+        if isinstance(clock, LiveClock):
+            set_clock(clock, settings, stack.processor.resumed_watermark)
+    except BaseException:
+        await stack.stop()
+        raise
+    now = clock
     await stack.start()
-    log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
+    page = f"http://{settings.web_bind}:{settings.web_port}/" if settings.web_enabled else None
+    log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"],
+             clock=now().isoformat(timespec="seconds"), page=page)
 
     async def live() -> None:
         # Wake on every processed batch (an alert due at the event's own time leaves

@@ -66,7 +66,10 @@ def wait_for_broker(bootstrap: str, timeout_s: float = 15.0) -> None:
 async def _answers(servers: list[tuple[str, int]], timeout_s: float) -> bool:
     for host, port in servers:
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that lands as the connection completes, and the watch would then outlive its job.
+            async with asyncio.timeout(timeout_s):
+                _, writer = await asyncio.open_connection(host, port)
         except (OSError, asyncio.TimeoutError):
             continue
         writer.close()

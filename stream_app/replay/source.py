@@ -2,7 +2,8 @@
 
 Yields `(line_number, raw_bytes)` without parsing, so malformed lines travel
 through the pipeline like any other input and end as dead letters with their
-file and line. `peek_dossier_id` finds the Kafka key cheaply and never fails.
+file and line. Gzip is recognised by its magic bytes, not the file's name; a
+UTF-8 byte order mark at the start is dropped. `peek_dossier_id` finds the Kafka key cheaply and never fails.
 """
 
 from __future__ import annotations
@@ -14,13 +15,24 @@ from typing import IO, Iterator
 import orjson
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def open_lines(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    """The file's bytes, gunzipped when its content is gzip (whatever its name says)."""
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == GZIP_MAGIC
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of every non-blank line; a UTF-8 byte order mark at the start
+    of the file (a spreadsheet's or Windows editor's export) is not part of the first line."""
     with open_lines(path) as f:
         for n, line in enumerate(f, start=1):
+            if n == 1 and line.startswith(UTF8_BOM):
+                line = line[len(UTF8_BOM):]
             line = line.rstrip(b"\r\n")
             if line.strip():
                 yield n, line

@@ -8,6 +8,7 @@ this module: `redact()` is what logs and errors show of a DSN.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -34,15 +35,53 @@ def redact(dsn: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+class StoreHeld(ConnectionError):
+    """The embedded store is open in another process (one process per store directory)."""
+
+
+def is_held(store: Path) -> bool:
+    """Does another process hold this embedded store? The engine keeps an exclusive lock on
+    its `status` file for as long as it runs; the kernel's table of locks (`/proc/locks`)
+    says which process holds it, so this very process (two connections of one worker) is
+    told apart, and nobody meets the engine's own error on stderr."""
+    try:
+        st = (store / "status").stat()
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return False
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode and fields[4] != str(os.getpid()):
+            return True
+    return False
+
+
 def connect(dsn: str) -> Any:
-    """A clickhouse-connect client; `chdb://` paths are made absolute and created."""
+    """A clickhouse-connect client; `chdb://` paths are made absolute and created.
+
+    An embedded store another process holds (a worker, a `run`, a served store) is a
+    `StoreHeld` that says what to do; any other failure to open or reach the store is a
+    `ConnectionError` naming the store, never its password."""
     if dsn.startswith("chdb://"):
         path = dsn[len("chdb://"):]
         if path and path != "memory" and not path.startswith(":"):
             p = Path(path).expanduser().resolve()
             p.mkdir(parents=True, exist_ok=True)
-            dsn = f"chdb://{p}"
-        return clickhouse_connect.get_client(dsn=dsn)
+            dsn, path = f"chdb://{p}", str(p)
+        held = is_held(Path(path)) if path and path != "memory" else False
+        if not held:
+            try:
+                return clickhouse_connect.get_client(dsn=dsn)
+            except Exception as exc:  # noqa: BLE001 - re-raised as a message a user can act on
+                held = is_held(Path(path))
+                error = type(exc).__name__
+        if held:
+            raise StoreHeld(
+                f"the embedded store {path} is held by another process (a worker, a run, or `dossier-stream "
+                "store`); stop it first, or point DOSSIER_CLICKHOUSE at the store it serves (http://127.0.0.1:PORT) "
+                "or at a ClickHouse server")
+        raise ConnectionError(f"cannot open the embedded store {path}: {error}")
     try:
         return clickhouse_connect.get_client(dsn=dsn)
     except Exception as exc:  # the original message may contain the DSN: keep only its type
