@@ -47,7 +47,7 @@ MARGINS = {"top": Cm(2.0), "bottom": Cm(2.0), "left": Cm(3.0), "right": Cm(1.5)}
 TEXT_WIDTH_CM = 21.0 - 3.0 - 1.5
 LANDSCAPE_TEXT_WIDTH_CM = 29.7 - 3.0 - 1.5
 BODY_PT, INDENT = 14, Cm(1.27)
-HEADER_COLUMNS_CM = (7.0, 9.5)
+HEADER_COLUMNS_CM = (7.4, 9.1)  # "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG" fits a line; so does the national name
 BLANK = "\u00a0" * 7  # room to write a day or a number by hand
 
 
@@ -178,9 +178,12 @@ def _header(doc, letter: Letter, month: date, issued: date | None) -> None:  # n
     table = _layout_table(doc, HEADER_COLUMNS_CM)
     left, right = table.rows[0].cells
     center = WD_ALIGN_PARAGRAPH.CENTER
-    _para(left, letter.superior_body.upper(), 12, align=center)
-    _para(left, letter.issuing_body.upper(), 12, bold=True, align=center)
-    _rule(left, min(left_cm - 1, max(1.5, text_width_cm(letter.issuing_body.upper(), 12, True) * 0.4)), left_cm)
+    for line in letter.superior_body.upper().splitlines():  # a line break in the file is kept
+        _para(left, line, 12, align=center)
+    for line in letter.issuing_body.upper().splitlines():
+        _para(left, line, 12, bold=True, align=center)
+    longest = max(letter.issuing_body.upper().splitlines() or [""], key=len)
+    _rule(left, min(left_cm - 1, max(1.5, text_width_cm(longest, 12, True) * 0.4)), left_cm)
     _para(left, number_line(letter), 13, align=center, before=6)
     _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True, align=center)
     motto = "Độc lập - Tự do - Hạnh phúc"
