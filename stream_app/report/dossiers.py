@@ -1,6 +1,7 @@
 """The dossiers the report's remedies name, read from the store for one month.
 
-`load_named(client, db, month, unit)` runs four parameterised queries: the
+`load_named(client, db, month, unit)` reads, in one pass over `dossier_state`
+(plus a look-up of the tax offices, and one query of `alerts`), the
 dossiers finished overdue in the month (cause, the unit that held them past its
 share and for how long); those delayed at the tax authority (finished overdue
 for that cause, or still waiting for the payment notice past the tax limit at
@@ -14,7 +15,7 @@ when one is given. Nothing here formats or translates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -57,53 +58,45 @@ def load_named(client: Any, database: str, month: date, previous: date, unit: st
         return [dict(zip(q.column_names, r)) for r in q.result_rows]
 
     out = NamedDossiers()
+    # One pass over dossier_state for the three lists, each row flagged with the lists it is in.
+    tax_ids: list[str] = []
     for r in rows(f"""
             SELECT dossier_id, toString(ifNull(receiving_unit, '')) AS receiving_unit,
+                   toString(ifNull(current_unit, '')) AS current_unit,
                    toString(ifNull(overdue_unit, '')) AS overdue_unit,
                    toString(ifNull(overdue_cause, '')) AS cause,
-                   unit_hours[toString(ifNull(overdue_unit, ''))] AS held_hours
+                   unit_hours[toString(ifNull(overdue_unit, ''))] AS held_hours,
+                   classification = 'overdue' AND toStartOfMonth(finished_at) = {{month:Date}} AS finished_overdue,
+                   ({_OPEN_AT_END}) AS open_at_end,
+                   sent_to_tax_at IS NOT NULL
+                     AND ((finished_overdue AND overdue_cause = 'tax')
+                          OR (open_at_end AND tax_due_at < {_PERIOD_END}
+                              AND (tax_notice_at IS NULL OR tax_notice_at >= {_PERIOD_END}))) AS tax_delayed,
+                   open_at_end AND dossier_id IN (SELECT dossier_id FROM {db}.alerts FINAL
+                                                  WHERE kind = 'open_after_completion' AND NOT retracted
+                                                    AND fires_at < {_PERIOD_END}) AS left_open
             FROM {db}.dossier_state FINAL
-            WHERE classification = 'overdue' AND toStartOfMonth(finished_at) = {{month:Date}} AND {_SCOPE}
+            WHERE {_SCOPE} AND (finished_overdue OR tax_delayed OR left_open)
             ORDER BY dossier_id"""):
-        acting = r["overdue_unit"] if r["cause"] == "unit" else r["receiving_unit"]
-        out.finished_overdue.append(Named(r["dossier_id"], acting or r["receiving_unit"], r["receiving_unit"],
-                                          r["cause"], hours=float(r["held_hours"] or 0.0)))
-    # The tax office of each delayed dossier is that of its latest slip before the month's end.
-    for r in rows(f"""
-            SELECT s.dossier_id AS dossier_id, s.receiving_unit AS receiving_unit, s.waiting AS waiting,
-                   ifNull(e.tax_office, '') AS tax_office
-            FROM
-            (
-                SELECT dossier_id, toString(ifNull(receiving_unit, '')) AS receiving_unit,
-                       ({_OPEN_AT_END}) AS waiting
-                FROM {db}.dossier_state FINAL
-                WHERE sent_to_tax_at IS NOT NULL AND {_SCOPE}
-                  AND ((classification = 'overdue' AND overdue_cause = 'tax'
-                        AND toStartOfMonth(finished_at) = {{month:Date}})
-                       OR ({_OPEN_AT_END} AND tax_due_at < {_PERIOD_END}
-                           AND (tax_notice_at IS NULL OR tax_notice_at >= {_PERIOD_END})))
-            ) AS s
-            LEFT JOIN
-            (
-                SELECT dossier_id, argMax(tax_office, occurred_at) AS tax_office
-                FROM {db}.events
-                WHERE event_type = 'sent_to_tax' AND occurred_at < {_PERIOD_END}
-                GROUP BY dossier_id
-            ) AS e ON e.dossier_id = s.dossier_id
-            ORDER BY dossier_id"""):
-        out.tax_delayed.append(Named(r["dossier_id"], r["receiving_unit"], r["receiving_unit"], r["tax_office"],
-                                     pending=bool(r["waiting"])))
-    for r in rows(f"""
-            SELECT dossier_id, toString(ifNull(receiving_unit, '')) AS receiving_unit,
-                   toString(ifNull(current_unit, '')) AS current_unit
-            FROM {db}.dossier_state FINAL
-            WHERE {_OPEN_AT_END} AND {_SCOPE}
-              AND dossier_id IN (SELECT dossier_id FROM {db}.alerts FINAL
-                                 WHERE kind = 'open_after_completion' AND NOT retracted
-                                   AND fires_at < {_PERIOD_END})
-            ORDER BY dossier_id"""):
-        out.left_open.append(Named(r["dossier_id"], r["current_unit"] or r["receiving_unit"], r["receiving_unit"],
-                                   pending=True))
+        receiving = r["receiving_unit"]
+        if r["finished_overdue"]:
+            acting = r["overdue_unit"] if r["cause"] == "unit" else receiving
+            out.finished_overdue.append(Named(r["dossier_id"], acting or receiving, receiving, r["cause"],
+                                              hours=float(r["held_hours"] or 0.0)))
+        if r["tax_delayed"]:
+            out.tax_delayed.append(Named(r["dossier_id"], receiving, receiving, pending=bool(r["open_at_end"])))
+            tax_ids.append(r["dossier_id"])
+        if r["left_open"]:
+            out.left_open.append(Named(r["dossier_id"], r["current_unit"] or receiving, receiving, pending=True))
+    if tax_ids:
+        # The tax office of each delayed dossier: that of its latest slip before the month's end.
+        params["ids"] = tax_ids
+        offices = {r["dossier_id"]: r["tax_office"] for r in rows(f"""
+            SELECT dossier_id, ifNull(argMax(tax_office, occurred_at), '') AS tax_office
+            FROM {db}.events
+            WHERE event_type = 'sent_to_tax' AND occurred_at < {_PERIOD_END} AND has({{ids:Array(String)}}, dossier_id)
+            GROUP BY dossier_id""")}
+        out.tax_delayed = [replace(n, detail=offices.get(n.dossier_id, "")) for n in out.tax_delayed]
     for r in rows(f"""
             SELECT toStartOfMonth(fires_at) = {{month:Date}} AS this_month, kind, dossier_id,
                    toString(ifNull(unit, '')) AS unit, toString(ifNull(receiving_unit, '')) AS receiving_unit
