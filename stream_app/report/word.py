@@ -4,10 +4,10 @@
 python-docx: A4, margins top and bottom 20 mm, left 30 mm, right 15 mm; Times
 New Roman. The header block is a two-column borderless table: the superior body
 (12 pt, upper case) and the issuing body (12 pt, upper case, bold) over a short
-rule, then "Số: …/symbol" (13 pt); on the right the national name (12 pt,
-bold, upper case: at 13 pt it does not fit one line of the column) and the
-motto (14 pt, bold) over a rule as long as the motto, then the place and date
-(14 pt, italic). Then the document type (14 pt, bold, upper
+rule; on the right the national name (12 pt, bold, upper case: at 13 pt it does
+not fit one line of the column) and the motto (14 pt, bold) over a rule as long
+as the motto; under both, on one line, "Số: …/symbol" (13 pt) and the place and
+date (14 pt, italic). Then the document type (14 pt, bold, upper
 case, centred) with its subject under it (14 pt, bold) over a short rule; the
 body in 14 pt, justified, first-line indent 1,27 cm, 6 pt between paragraphs;
 sections "I.", "II." and their parts "1.", "2." in bold; tables in 10–12 pt by
@@ -184,12 +184,18 @@ def _header(doc, letter: Letter, month: date, issued: date | None) -> None:  # n
         _para(left, line, 12, bold=True, align=center)
     longest = max(letter.issuing_body.upper().splitlines() or [""], key=len)
     _rule(left, min(left_cm - 1, max(1.5, text_width_cm(longest, 12, True) * 0.4)), left_cm)
-    _para(left, number_line(letter), 13, align=center, before=6)
     _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True, align=center)
     motto = "Độc lập - Tự do - Hạnh phúc"
     _para(right, motto, 14, bold=True, align=center)
     _rule(right, text_width_cm(motto, 14, True), right_cm)
-    _para(right, date_line(letter, month, issued), 14, italic=True, align=center, before=6)
+    # The number and the date on one line, under the two blocks however many lines each took.
+    number, dated = table.add_row().cells
+    for cell, w in zip((number, dated), HEADER_COLUMNS_CM):
+        cell.width = Cm(w)
+    for cell in (number, dated):  # a new cell comes with one empty paragraph
+        cell.paragraphs[0]._p.getparent().remove(cell.paragraphs[0]._p)
+    _para(number, number_line(letter), 13, align=center, before=6)
+    _para(dated, date_line(letter, month, issued), 14, italic=True, align=center, before=6)
 
 
 def _subject(report: Report, letter: Letter) -> str:
