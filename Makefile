@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow test-all bench schema clean
+.PHONY: install demo test test-slow test-all bench schema clean report-sample
 
 install: $(STAMP)
 
@@ -31,6 +31,18 @@ bench: install
 
 schema: install
 	$(BIN)/python -m stream_app.schemas.export
+
+# docs/report-sample.png: page 1 of the demo province's November letter (report --format docx),
+# as LibreOffice renders it. Needs soffice and pdftoppm (Debian: libreoffice-writer, poppler-utils).
+SAMPLE := var/report-sample
+SAMPLE_STORE := DOSSIER_CLICKHOUSE=chdb://$(CURDIR)/$(SAMPLE)/clickhouse
+report-sample: install
+	rm -rf $(SAMPLE) && mkdir -p $(SAMPLE)
+	$(BIN)/dossier-stream generate --out $(SAMPLE)/province.jsonl --months 2 --seed 1 --dossiers-per-month 3000 --start 2023-10-01
+	cd $(SAMPLE) && $(SAMPLE_STORE) $(CURDIR)/$(BIN)/dossier-stream run --events province.jsonl --no-progress > run.txt
+	$(SAMPLE_STORE) $(BIN)/dossier-stream report --month 2023-11 --format docx --out $(SAMPLE)/bao-cao-2023-11.docx --charts $(SAMPLE)/charts
+	soffice -env:UserInstallation=file://$(CURDIR)/$(SAMPLE)/lo-profile --headless --norestore --convert-to pdf --outdir $(SAMPLE) $(SAMPLE)/bao-cao-2023-11.docx
+	pdftoppm -png -r 80 -f 1 -l 1 -singlefile $(SAMPLE)/bao-cao-2023-11.pdf docs/report-sample
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -305,6 +305,13 @@ def measure_monthly_report(store: str, *, events: int = 10_000_000, month: str =
             times.append(time.perf_counter() - t)
         result["report_load_month_first_s"] = round(times[0], 3)
         result["report_load_month_best_s"] = round(min(times), 3)
+        # The letter (--format docx) and --charts also read 12 months of monthly_report for the chart.
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            load_month(client, db, date.fromisoformat(month), history_months=12)
+            times.append(time.perf_counter() - t)
+        result["report_load_month_12_months_best_s"] = round(min(times), 3)
         return result
     finally:
         client.close()

@@ -50,12 +50,16 @@ def _add_rules(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=field, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
 
 
+# The report letter's configuration, on `report`.
+REPORT_FLAGS = {
+    "--report-config": ("report_config", "the letter's TOML: issuing body, place, recipients, signer, remedy texts"),
+}
 # Settings that one command's own flags set (each flag's help names its variable).
 COMMAND_SETTINGS = ("catch_up", "live_clock_start", "max_dead_letters")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    fields = [f for _, (f, _) in {**COMMON_FLAGS, **RULE_FLAGS}.items()] + list(COMMAND_SETTINGS)
+    fields = [f for _, (f, _) in {**COMMON_FLAGS, **RULE_FLAGS, **REPORT_FLAGS}.items()] + list(COMMAND_SETTINGS)
     overrides = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     return Settings(**overrides)
 
@@ -174,9 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="the monthly report from ClickHouse")
     p.add_argument("--month", required=True, help="YYYY-MM")
-    p.add_argument("--unit", default=None, help="only this receiving unit")
-    p.add_argument("--format", default="table", choices=["table", "csv", "xlsx", "md"])
-    p.add_argument("--out", type=Path, default=None, help="output file (xlsx needs one)")
+    p.add_argument("--unit", default=None, help="only this receiving unit (its code or its name)")
+    p.add_argument("--format", default="table", choices=["table", "csv", "xlsx", "md", "docx"],
+                   help="docx: the administrative letter ready to sign (Decree 30/2020/NĐ-CP), with charts")
+    p.add_argument("--out", type=Path, default=None, help="output file (xlsx and docx need one)")
+    p.add_argument("--charts", type=Path, default=None, metavar="DIR",
+                   help="also write the report's charts into DIR as PNG (for slides)")
+    for flag, (field, text) in REPORT_FLAGS.items():
+        p.add_argument(flag, dest=field, type=Path, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
     _add_common(p)
 
     p = sub.add_parser("replay", help="produce historical events into the events topic: any source, pace, resumable")
@@ -329,7 +338,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.jobs.report import run_report
 
-    return run_report(settings, month=args.month, unit=args.unit, fmt=args.format, out=args.out)
+    from stream_app.clock import utc_now
+    from stream_app.domain.calendar import TZ
+
+    return run_report(settings, month=args.month, unit=args.unit, fmt=args.format, out=args.out,
+                      charts=args.charts, today=utc_now().astimezone(TZ).date())
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:

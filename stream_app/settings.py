@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     )
     alert_webhooks: str = Field(default="", description="comma-separated URLs that receive alerts")
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures")
+    # --- the monthly report (#20) ----------------------------------------
+    report_config: Path | None = Field(
+        default=None,
+        description="the report letter's TOML (issuing body, place, recipients, signer, remedy texts), laid over "
+                    "the shipped stream_app/data/report.toml; unset: the shipped one",
+    )
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 

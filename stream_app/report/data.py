@@ -1,13 +1,18 @@
-"""The monthly report's figures, read from the analytics views (sinks/migrations/002, 004).
+"""The monthly report's figures, read from the analytics views (store/views.sql).
 
 `load_month(client, db, month, unit)` runs three parameterised queries: the
-`monthly_report` rows of the month and the month before; the dossiers finished
-in the month, counted by procedure and by the unit that held the overdue ones
-past their share; and the dossiers open and overdue at the end of the month.
-Each lets ClickHouse filter to the month before the heavy work (see
-sinks/migrations/004). Province totals are sums of the unit rows with
-every rate recomputed from the sums (never an average of rates). Nothing here
-formats or translates: see `sections` for the words and `render` for the formats.
+`monthly_report` rows of the month and the month before (or of the last
+`history_months` months, for the charts); the dossiers finished in the month,
+counted by procedure and by the unit that held the overdue ones past their
+share; and the dossiers open and overdue at the end of the month; then
+`dossiers.load_named` reads the dossiers the remedies list. Each query lets
+ClickHouse filter to the month before the heavy work. Province totals are sums
+of the unit rows with every rate recomputed from the sums (never an average of
+rates). The previous month "has data" when something was finished in it: a
+store's first month is compared with nothing rather than with the warm-up
+month before it, where only the dossiers still open at the store's start were
+received and none was finished. Nothing here formats or translates: see
+`sections` for the words and `render`, `word` for the formats.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from stream_app.report.dossiers import NamedDossiers, load_named
 from stream_app.store.client import check_identifier
 
 COUNTS = (
@@ -123,27 +129,54 @@ class MonthData:
     procedures: list[ProcedureMonth]
     held: list[tuple[str, int, float]]  # (unit, overdue dossiers attributed, working hours it held them)
     still_overdue: list[StillOverdue]
+    named: NamedDossiers = field(default_factory=NamedDossiers)
+    # (month, unit, finished, finished_overdue) of the last months up to `month`, oldest first;
+    # empty unless asked for (the charts).
+    history: list[tuple[date, str, int, int]] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
         return bool(self.units)
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether the month before has figures to compare with: something was finished in it."""
+        return self.total_before["finished"] > 0
 
 
 def previous_month(month: date) -> date:
     return date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
 
 
-def load_month(client: Any, database: str, month: date, unit: str | None = None) -> MonthData:
+def last_months(month: date, n: int) -> list[date]:
+    """The `n` months up to and including `month`, oldest first."""
+    out = [month]
+    while len(out) < n:
+        out.insert(0, previous_month(out[0]))
+    return out
+
+
+def load_month(client: Any, database: str, month: date, unit: str | None = None, *,
+               history_months: int = 0) -> MonthData:
     db = check_identifier(database)
     prev = previous_month(month)
-    params = {"month": month, "prev": prev, "unit": unit or ""}
+    months = last_months(month, max(history_months, 2))
+    params: dict[str, Any] = {"month": month, "prev": prev, "unit": unit or ""}
+    params.update({f"m{i}": m for i, m in enumerate(months)})
+    in_months = ", ".join(f"{{m{i}:Date}}" for i in range(len(months)))
 
     def rows(sql: str) -> list[dict[str, Any]]:
         q = client.query(sql, parameters=params)
         return [dict(zip(q.column_names, r)) for r in q.result_rows]
 
     by_unit: dict[str, UnitMonth] = {}
-    for r in rows(f"SELECT * FROM {db}.monthly_report WHERE month IN ({{month:Date}}, {{prev:Date}}) AND {_UNIT}"):
+    history: list[tuple[date, str, int, int]] = []
+    # `month IN (…)` is the filter the view pushes down to each month's rows (views.sql).
+    for r in rows(f"SELECT * FROM {db}.monthly_report WHERE month IN ({in_months}) AND {_UNIT} ORDER BY month, unit"):
+        if history_months:
+            history.append((r["month"], r["unit"], int(r["finished"]), int(r["finished_overdue"])))
+        if r["month"] not in (month, prev):
+            continue
         um = by_unit.setdefault(r["unit"], UnitMonth(r["unit"], Figures(), Figures()))
         (um.now if r["month"] == month else um.before).add(r)
     units = [u for u in by_unit.values() if any(u.now.counts.values()) or any(u.before.counts.values())]
@@ -198,4 +231,4 @@ def load_month(client: Any, database: str, month: date, unit: str | None = None)
     mark = client.query(f"SELECT max(watermark) FROM {db}.stream_progress FINAL").result_rows
     watermark = mark[0][0] if mark and mark[0][0] and mark[0][0].year > 1970 else None
     return MonthData(month, prev, unit, watermark, units, total, total_before, list(procedures.values()),
-                     held_rows, still)
+                     held_rows, still, named=load_named(client, database, month, prev, unit), history=history)

@@ -1,10 +1,12 @@
-"""The four formats of the monthly report: terminal table, Markdown, CSV, Excel.
+"""The text formats of the monthly report: terminal table, Markdown, CSV, Excel.
 
-Each takes a `sections.Report`. Text formats (table, md) show Vietnamese
-numbers (33,3%; 1.234; dates dd/mm/yyyy); CSV is for machines (plain numbers,
-rates as fractions 0–1, ISO dates, UTF-8 with a BOM so that Excel shows the
-diacritics) with each block under a one-cell title row and a blank row after
-it; Excel gets typed cells with number formats, one sheet.
+Each takes a `blocks.Report` and writes its sections in order, charts left
+out (they are pictures: the Word letter embeds them, `--charts` writes them).
+Text formats (table, md) show Vietnamese numbers (33,3%; 1.234; dates
+dd/mm/yyyy); CSV is for machines (plain numbers, rates as fractions 0–1, ISO
+dates, UTF-8 with a BOM so that Excel shows the diacritics) with each section
+after a blank row and a one-cell title row; Excel gets typed cells with number
+formats, one sheet. `text` is also how the Word letter shows a cell.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from stream_app.domain.calendar import TZ
-from stream_app.report.sections import (
+from stream_app.report.blocks import (
+    Block,
+    Chart,
     Column,
     Paragraphs,
     Report,
@@ -31,7 +35,7 @@ from stream_app.report.sections import (
 DASH = "—"
 
 
-def _cells(table: Table, row: list[Any]) -> Iterable[tuple[Any, str]]:
+def cells(table: Table, row: list[Any]) -> Iterable[tuple[Any, str]]:
     for col, value in zip(table.columns, row):
         yield (value.value, value.kind) if isinstance(value, Typed) else (value, col.kind)
 
@@ -87,29 +91,46 @@ def _right(col: Column) -> bool:
 # ------------------------------------------------------------------ table
 _MIN_WIDTH = {"Mã hồ sơ": 25, "STT": 3}
 
+
+def _titled(report: Report) -> Iterable[tuple[str, Block]]:
+    """Each block with the heading to show above it: its section's title before its first block."""
+    for section in report.sections:
+        yield "section", Paragraphs(section.title, [])
+        for block in section.blocks:
+            if not isinstance(block, Chart):  # pictures are for the letter and --charts
+                yield "block", block
+
+
 def write_table(report: Report, console: Console) -> None:
     console.print(f"[bold]{report.title}[/bold]")
     for line in report.header:
         console.print(line)
-    for block in report.blocks:
-        console.print()
-        if isinstance(block, Paragraphs):
+    for level, block in _titled(report):
+        if level == "section":
+            console.print()
             console.print(f"[bold]{block.title}[/bold]")
+            continue
+        if isinstance(block, Paragraphs):
+            if block.title:
+                console.print(f"[bold]{block.title}[/bold]")
             for line in block.lines:
                 console.print(f"• {line}")
             continue
         if not block.rows:
-            console.print(f"[bold]{block.title}[/bold]")
+            if block.title:
+                console.print(f"[bold]{block.title}[/bold]")
             console.print(block.empty)
-            continue
-        t = RichTable(title=block.title, title_justify="left", title_style="bold")
-        for col in block.columns:
-            t.add_column(col.header, justify="right" if _right(col) else "left", overflow="fold",
-                         min_width=_MIN_WIDTH.get(col.header, 14 if col.kind == "text" else None),
-                         no_wrap=col.header in _MIN_WIDTH)
-        for row in block.rows:
-            t.add_row(*(text(v, k) for v, k in _cells(block, row)))
-        console.print(t)
+        else:
+            t = RichTable(title=block.title or None, title_justify="left", title_style="bold")
+            for col in block.columns:
+                t.add_column(col.header, justify="right" if _right(col) else "left", overflow="fold",
+                             min_width=_MIN_WIDTH.get(col.header, 14 if col.kind == "text" else None),
+                             no_wrap=col.header in _MIN_WIDTH)
+            for row in block.rows:
+                t.add_row(*(text(v, k) for v, k in cells(block, row)))
+            console.print(t)
+        if block.note:
+            console.print(f"[italic]{block.note}[/italic]")
 
 
 # --------------------------------------------------------------- markdown
@@ -120,18 +141,25 @@ def _md_escape(s: str) -> str:
 def write_markdown(report: Report) -> str:
     out = [f"# {report.title}", ""]
     out += [f"{line}  " for line in report.header]
-    for block in report.blocks:
-        out += ["", f"## {block.title}", ""]
+    for level, block in _titled(report):
+        if level == "section":
+            out += ["", f"## {block.title}"]
+            continue
+        if block.title:
+            out += ["", f"### {block.title}"]
+        out.append("")
         if isinstance(block, Paragraphs):
             out += [f"- {line}" for line in block.lines]
             continue
         if not block.rows:
             out.append(block.empty)
-            continue
-        out.append("| " + " | ".join(_md_escape(c.header) for c in block.columns) + " |")
-        out.append("|" + "|".join("---:" if _right(c) else "---" for c in block.columns) + "|")
-        for row in block.rows:
-            out.append("| " + " | ".join(_md_escape(text(v, k)) for v, k in _cells(block, row)) + " |")
+        else:
+            out.append("| " + " | ".join(_md_escape(c.header) for c in block.columns) + " |")
+            out.append("|" + "|".join("---:" if _right(c) else "---" for c in block.columns) + "|")
+            for row in block.rows:
+                out.append("| " + " | ".join(_md_escape(text(v, k)) for v, k in cells(block, row)) + " |")
+        if block.note:
+            out += ["", f"_{block.note}_"]
     return "\n".join(out) + "\n"
 
 
@@ -142,16 +170,22 @@ def write_csv(report: Report) -> str:
     w.writerow([report.title])
     for line in report.header:
         w.writerow([line])
-    for block in report.blocks:
-        w.writerow([])
-        w.writerow([block.title])
+    for level, block in _titled(report):
+        if level == "section":
+            w.writerow([])
+            w.writerow([block.title])
+            continue
+        if block.title:
+            w.writerow([block.title])
         if isinstance(block, Paragraphs):
             for line in block.lines:
                 w.writerow([line])
             continue
         w.writerow([c.header for c in block.columns])
         for row in block.rows:
-            w.writerow([plain(v, k) for v, k in _cells(block, row)])
+            w.writerow([plain(v, k) for v, k in cells(block, row)])
+        if block.note:
+            w.writerow([block.note])
     return "\ufeff" + buf.getvalue()
 
 
@@ -177,30 +211,38 @@ def write_xlsx(report: Report, path: Path) -> None:
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
     for line in report.header:
         ws.append([line])
-    for block in report.blocks:
-        ws.append([])
-        ws.append([block.title])
-        ws.cell(row=ws.max_row, column=1).font = bold
+    for level, block in _titled(report):
+        if level == "section":
+            ws.append([])
+            ws.append([block.title])
+            ws.cell(row=ws.max_row, column=1).font = bold
+            continue
+        if block.title:
+            ws.append([block.title])
+            ws.cell(row=ws.max_row, column=1).font = bold
         if isinstance(block, Paragraphs):
             for line in block.lines:
                 ws.append([line])
             continue
         if not block.rows:
             ws.append([block.empty])
-            continue
-        ws.append([c.header for c in block.columns])
-        for i, col in enumerate(block.columns, 1):
-            cell = ws.cell(row=ws.max_row, column=i)
-            cell.font = bold
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for row in block.rows:
-            values = list(_cells(block, row))
-            ws.append([_xlsx_value(v, k) for v, k in values])
-            for i, (v, k) in enumerate(values, 1):
+        else:
+            ws.append([c.header for c in block.columns])
+            for i, col in enumerate(block.columns, 1):
                 cell = ws.cell(row=ws.max_row, column=i)
-                if k in XLSX_FORMATS and v is not None:
-                    cell.number_format = XLSX_FORMATS[k]
-                widths[i] = max(widths.get(i, 0), min(len(text(v, k)), 60))
+                cell.font = bold
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            for row in block.rows:
+                values = list(cells(block, row))
+                ws.append([_xlsx_value(v, k) for v, k in values])
+                for i, (v, k) in enumerate(values, 1):
+                    cell = ws.cell(row=ws.max_row, column=i)
+                    if k in XLSX_FORMATS and v is not None:
+                        cell.number_format = XLSX_FORMATS[k]
+                    widths[i] = max(widths.get(i, 0), min(len(text(v, k)), 60))
+        if block.note:
+            ws.append([block.note])
+            ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
     for i, w in widths.items():
         ws.column_dimensions[get_column_letter(i)].width = max(w + 2, 10)
     wb.properties.title = report.title

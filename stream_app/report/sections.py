@@ -1,94 +1,71 @@
 """The monthly report in words: Vietnamese sections built from `data.MonthData`.
 
-A report is a title, a few header lines and a list of blocks (tables and
-paragraphs). Each table column has a kind (`int`, `delta`, `rate`, `pp`,
-`score`, `score_delta`, `decimal`, `date`, `datetime`, `text`) so that every format
-shows the same value its own way: Vietnamese text in the terminal and Markdown,
-plain numbers in CSV, typed cells in Excel. Units and procedures are shown by
-name (`Directory`); codes stay in the list of dossiers.
+`build` runs `SECTIONS`, the one list of section builders, in order: I. the
+results against the previous month; II. the change and its reasons (overdue
+by cause, the rules broken in the month, with a chart); III. the receiving
+units, sorted by the overdue sum they show, with the 12-month chart; IV. the
+procedures; V. the remedies (`remedies`); and the appendix of dossiers still
+overdue at the month's end. A new section is one more builder in `SECTIONS`.
+Each table column has a kind so that every format shows the same value its
+own way (`blocks`). Units and procedures are shown by name (`Directory`);
+codes stay in the lists of dossiers. When the previous month has no data
+(nothing finished in it) no change is computed: the tables leave it blank and
+the sentences say "chưa có số liệu tháng trước".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.directory import Directory
-from stream_app.report.data import CAUSES, Figures, MonthData
+from stream_app.report.blocks import (
+    Chart,
+    Column,
+    Paragraphs,
+    Report,
+    Section,
+    Series,
+    Table,
+    Typed,
+    vn_number,
+)
+from stream_app.report.data import CAUSES, MonthData
+from stream_app.report.letter import Remedies
+from stream_app.report.remedies import remedies
+from stream_app.report.words import (
+    CAUSE_LABELS,
+    CAUSE_OF_STATE,
+    NO_PREVIOUS,
+    SHORTCOMING_LABELS,
+    change_words,
+    count,
+    month_label,
+    pct,
+)
 
-CAUSE_LABELS = {
-    "overdue_tax": "Cơ quan thuế chậm thông báo nghĩa vụ tài chính",
-    "overdue_open_after_completion": "Đã có kết quả nhưng chậm kết thúc hồ sơ trên hệ thống",
-    "overdue_supplement": "Hồ sơ phải bổ sung, hoàn thiện",
-    "overdue_unit_held": "Đơn vị xử lý giữ hồ sơ quá phần thời gian",
-}
-CAUSE_OF_STATE = {"tax": "overdue_tax", "open_after_completion": "overdue_open_after_completion",
-                  "supplement": "overdue_supplement", "unit": "overdue_unit_held"}
+__all__ = ["CAUSE_LABELS", "SECTIONS", "Report", "build", "month_label", "vn_number"]
+
 TOP_PROCEDURES = 10
+TOP_MOVERS = 3
 
 
 @dataclass(frozen=True)
-class Typed:
-    """A cell whose kind differs from its column's (rows of mixed measures)."""
-
-    value: Any
-    kind: str
-
-
-@dataclass
-class Column:
-    header: str
-    kind: str = "text"
-
-
-@dataclass
-class Table:
-    title: str
-    columns: list[Column]
-    rows: list[list[Any]]
-    empty: str = "Không có."
-
-
-@dataclass
-class Paragraphs:
-    title: str
-    lines: list[str]
-
-
-@dataclass
-class Report:
-    title: str
-    header: list[str]
-    blocks: list[Table | Paragraphs] = field(default_factory=list)
-    sheet: str = "bao-cao"
-
-
-def month_label(d: Any) -> str:
-    return f"{d.month:02d}/{d.year}"
-
-
-def vn_number(x: float, decimals: int) -> str:
-    text = f"{abs(x):,.{decimals}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
-    return ("-" if x < 0 and text.strip("0,.") else "") + text
-
-
-def _change_words(now: float | None, before: float | None, unit: str, decimals: int = 0, scale: float = 1) -> str:
-    if now is None or before is None:
-        return "chưa so sánh được"
-    diff = (now - before) * scale
-    if round(diff, decimals) == 0:
-        return "không đổi"
-    return f"{'tăng' if diff > 0 else 'giảm'} {vn_number(abs(diff), decimals)}{unit}"
+class Inputs:
+    data: MonthData
+    directory: Directory
+    calendar: WorkingCalendar
+    remedies: Remedies
 
 
 def _sub(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def build(data: MonthData, directory: Directory, calendar: WorkingCalendar) -> Report:
-    now, before = data.total, data.total_before
+def build(data: MonthData, directory: Directory, calendar: WorkingCalendar, remedy_texts: Remedies) -> Report:
+    inputs = Inputs(data, directory, calendar, remedy_texts)
     scope = f"đơn vị {directory.unit_name(data.unit)}" if data.unit else f"toàn tỉnh ({len(data.units)} đơn vị tiếp nhận)"
     header = [f"Phạm vi: {scope}."]
     if data.watermark is not None:
@@ -98,26 +75,29 @@ def build(data: MonthData, directory: Directory, calendar: WorkingCalendar) -> R
     if not data.has_data:
         header.append(f"Không có số liệu cho tháng {month_label(data.month)}.")
     report = Report(f"BÁO CÁO TÌNH HÌNH GIẢI QUYẾT HỒ SƠ ĐẤT ĐAI THÁNG {month_label(data.month)}", header,
-                    sheet=f"{data.month:%Y-%m}")
-    report.blocks.append(_totals(data, now, before))
-    report.blocks.append(_changes(now, before))
-    report.blocks.append(_causes(now, before))
-    report.blocks.append(_units(data, directory))
-    report.blocks.append(_held(data, directory))
-    report.blocks.append(_procedures(data, directory))
-    report.blocks.append(_still_overdue(data, directory, calendar))
+                    sheet=f"{data.month:%Y-%m}", month=month_label(data.month),
+                    unit=directory.unit_name(data.unit) if data.unit else None)
+    for builder in SECTIONS:
+        section = builder(inputs)
+        if section is not None:
+            report.sections.append(section)
     return report
 
 
-def _totals(data: MonthData, now: Figures, before: Figures) -> Table:
+# ------------------------------------------------------------------ I. results
+def results(inputs: Inputs) -> Section:
+    data, now, before = inputs.data, inputs.data.total, inputs.data.total_before
+    known = data.has_previous
+
     def counts(label: str, key: str) -> list[Any]:
-        return [label, now[key], before[key], now[key] - before[key]]
+        return [label, now[key], before[key] if known else None, now[key] - before[key] if known else None]
 
     def measure(label: str, a: float | None, b: float | None, kind: str, delta: str) -> list[Any]:
+        b = b if known else None
         return [label, Typed(a, kind), Typed(b, kind), Typed(_sub(a, b), delta)]
 
-    return Table(
-        "I. Kết quả giải quyết hồ sơ",
+    table = Table(
+        "",
         [Column("Chỉ tiêu"), Column(f"Tháng {month_label(data.month)}", "int"),
          Column(f"Tháng {month_label(data.previous)}", "int"), Column("Thay đổi", "delta")],
         [
@@ -134,76 +114,182 @@ def _totals(data: MonthData, now: Figures, before: Figures) -> Table:
             measure("Tỷ lệ số hóa kết quả giải quyết", now.digitised_rate, before.digitised_rate, "rate", "pp"),
             measure("Tỷ lệ thanh toán trực tuyến", now.online_payment_rate, before.online_payment_rate, "rate", "pp"),
         ],
+        note=None if known else f"Tháng {month_label(data.previous)}: {NO_PREVIOUS}, chưa so sánh được.",
     )
+    return Section("I. Kết quả giải quyết hồ sơ", [table])
 
 
-def _changes(now: Figures, before: Figures) -> Paragraphs:
-    def pct(x: float | None) -> str:
-        return "—" if x is None else f"{vn_number(100 * x, 1)}%"
+# ------------------------------------------------------- II. change and reasons
+def changes(inputs: Inputs) -> Section:
+    data, directory = inputs.data, inputs.directory
+    now, before, known = data.total, data.total_before, data.has_previous
+    blocks: list[Any] = [Paragraphs("1. Biến động so với tháng trước", _change_lines(data, directory))]
+    blocks.append(Table(
+        "2. Nguyên nhân hồ sơ giải quyết quá hạn",
+        [Column("Nguyên nhân"), Column("Tháng này", "int"), Column("Tháng trước", "int"), Column("Thay đổi", "delta")],
+        [[CAUSE_LABELS[c], now[c], before[c] if known else None, now[c] - before[c] if known else None]
+         for c in CAUSES]
+        + [["Cộng", now["finished_overdue"], before["finished_overdue"] if known else None,
+            now["finished_overdue"] - before["finished_overdue"] if known else None]],
+        note=None if known else f"Tháng trước: {NO_PREVIOUS}."))
+    if now["finished_overdue"] or (known and before["finished_overdue"]):
+        series = [Series(f"Tháng {month_label(data.month)}", [float(now[c]) for c in CAUSES], emphasis=True)]
+        if known:
+            series.insert(0, Series(f"Tháng {month_label(data.previous)}", [float(before[c]) for c in CAUSES]))
+        blocks.append(Chart("nguyen-nhan-qua-han", f"Nguyên nhân hồ sơ giải quyết quá hạn tháng {month_label(data.month)}",
+                            "bars", [CAUSE_LABELS[c] for c in CAUSES], series,
+                            caption="Số hồ sơ giải quyết quá hạn trong tháng theo nguyên nhân."))
+    named = data.named
+    blocks.append(Table(
+        "3. Vi phạm quy định khác trong tháng",
+        [Column("Nội dung"), Column("Tháng này", "int"), Column("Tháng trước", "int"), Column("Thay đổi", "delta")],
+        [[SHORTCOMING_LABELS[k], len(named.alerts[k]), named.alerts_before[k] if known else None,
+          len(named.alerts[k]) - named.alerts_before[k] if known else None] for k in SHORTCOMING_LABELS],
+        note=None if known else f"Tháng trước: {NO_PREVIOUS}."))
+    return Section("II. Biến động so với tháng trước và nguyên nhân", blocks)
+
+
+def _change_lines(data: MonthData, directory: Directory) -> list[str]:
+    now, before, known = data.total, data.total_before, data.has_previous
+
+    def versus(a: float, b: float, unit: str, decimals: int = 0, scale: float = 1, shown: str = "") -> str:
+        if not known:
+            return f" ({NO_PREVIOUS})"
+        return f", tháng trước {shown or count(int(b))} ({change_words(a, b, unit, decimals, scale)})"
 
     lines = [
-        f"Hồ sơ giải quyết quá hạn: {now['finished_overdue']}, tháng trước {before['finished_overdue']} "
-        f"({_change_words(now['finished_overdue'], before['finished_overdue'], ' hồ sơ')}).",
-        f"Tỷ lệ giải quyết quá hạn: {pct(now.overdue_rate)}, tháng trước {pct(before.overdue_rate)} "
-        f"({_change_words(now.overdue_rate, before.overdue_rate, ' điểm phần trăm', 1, 100)}).",
-        f"Hồ sơ đang giải quyết quá hạn cuối tháng: {now['open_overdue_at_month_end']}, tháng trước "
-        f"{before['open_overdue_at_month_end']} "
-        f"({_change_words(now['open_overdue_at_month_end'], before['open_overdue_at_month_end'], ' hồ sơ')}).",
+        f"Hồ sơ giải quyết quá hạn: {count(now['finished_overdue'])}"
+        f"{versus(now['finished_overdue'], before['finished_overdue'], ' hồ sơ')}.",
+        f"Tỷ lệ giải quyết quá hạn: {pct(now.overdue_rate)}"
+        + (f", tháng trước {pct(before.overdue_rate)} "
+           f"({change_words(now.overdue_rate, before.overdue_rate, ' điểm phần trăm', 1, 100)})" if known
+           else f" ({NO_PREVIOUS})") + ".",
+        f"Hồ sơ đang giải quyết quá hạn cuối tháng: {count(now['open_overdue_at_month_end'])}"
+        f"{versus(now['open_overdue_at_month_end'], before['open_overdue_at_month_end'], ' hồ sơ')}.",
     ]
     if now["finished_overdue"]:
         top = max(now[c] for c in CAUSES)
         main = "; ".join(CAUSE_LABELS[c].lower() for c in CAUSES if now[c] == top)
-        lines.append(f"Nguyên nhân chủ yếu: {main} ({top}/{now['finished_overdue']} hồ sơ quá hạn"
+        lines.append(f"Nguyên nhân chủ yếu: {main} ({count(top)}/{count(now['finished_overdue'])} hồ sơ quá hạn"
                      f"{' mỗi nguyên nhân' if main.count(';') else ''}).")
-    moves = sorted(((now[c] - before[c], c) for c in CAUSES), key=lambda m: (-abs(m[0]), CAUSES.index(m[1])))
-    for diff, cause in moves:
-        if diff:
-            lines.append(f"{'Tăng' if diff > 0 else 'Giảm'} nhiều nhất so với tháng trước: "
-                         f"{CAUSE_LABELS[cause].lower()} ({'+' if diff > 0 else '-'}{abs(diff)} hồ sơ).")
-            break
-    return Paragraphs("II. Biến động so với tháng trước và nguyên nhân", lines)
+    if known:
+        moves = sorted(((now[c] - before[c], c) for c in CAUSES), key=lambda m: (-abs(m[0]), CAUSES.index(m[1])))
+        for diff, cause in moves:
+            if diff:
+                lines.append(f"{'Tăng' if diff > 0 else 'Giảm'} nhiều nhất so với tháng trước: "
+                             f"{CAUSE_LABELS[cause].lower()} ({'+' if diff > 0 else '-'}{count(abs(diff))} hồ sơ).")
+                break
+        lines += _movers(data, directory)
+    worst = next(iter(_by_overdue(data)), None)
+    if worst is not None and worst.finished_overdue + worst.open_overdue:
+        lines.append(f"Thủ tục nhiều hồ sơ quá hạn nhất: {directory.procedure_name(worst.procedure_code)} "
+                     f"({count(worst.finished_overdue)} hồ sơ giải quyết quá hạn, "
+                     f"{count(worst.open_overdue)} hồ sơ đang quá hạn cuối tháng).")
+    return lines
 
 
-def _causes(now: Figures, before: Figures) -> Table:
-    rows = [[CAUSE_LABELS[c], now[c], before[c], now[c] - before[c]] for c in CAUSES]
-    rows.append(["Cộng", now["finished_overdue"], before["finished_overdue"],
-                 now["finished_overdue"] - before["finished_overdue"]])
-    return Table("Nguyên nhân hồ sơ giải quyết quá hạn",
-                 [Column("Nguyên nhân"), Column("Tháng này", "int"), Column("Tháng trước", "int"),
-                  Column("Thay đổi", "delta")], rows)
+def _movers(data: MonthData, directory: Directory) -> list[str]:
+    """The units that drive the change of the overdue sum (finished overdue + open overdue at the end)."""
+    total = data.total.overdue_total - data.total_before.overdue_total
+    if not total or data.unit:
+        return []
+    sign = 1 if total > 0 else -1
+    diffs = sorted(((u.now.overdue_total - u.before.overdue_total, directory.unit_name(u.unit)) for u in data.units),
+                   key=lambda d: (-sign * d[0], d[1]))
+    named = [f"{name} ({'+' if d > 0 else '-'}{count(abs(d))})" for d, name in diffs[:TOP_MOVERS] if sign * d > 0]
+    word = "tăng" if sign > 0 else "giảm"
+    return [f"Tổng hồ sơ quá hạn (giải quyết quá hạn và đang quá hạn cuối tháng) {word} "
+            f"{count(abs(total))} hồ sơ, {word} nhiều nhất ở: {'; '.join(named)}."] if named else []
 
 
-def _units(data: MonthData, directory: Directory) -> Table:
+# ---------------------------------------------------------------- III. units
+def units(inputs: Inputs) -> Section:
+    data, directory = inputs.data, inputs.directory
     ordered = sorted(data.units, key=lambda u: (-u.now.overdue_total, -(u.now.overdue_rate or 0),
                                                 directory.unit_name(u.unit)))
-    rows = [[directory.unit_name(u.unit), u.now["received"], u.now["finished"], u.now["finished_overdue"],
-             u.now.overdue_rate, _sub(u.now.overdue_rate, u.before.overdue_rate),
-             u.now["open_overdue_at_month_end"], u.now.timeliness_score, u.now.digitised_rate]
+    # Short names ("Chi nhánh huyện Tân Biên"): ten figures share the line with the name.
+    rows = [[directory.short_name(u.unit), u.now["received"], u.now["finished"], u.now["finished_overdue"],
+             u.now["open_overdue_at_month_end"], u.now.overdue_total, u.now.overdue_rate,
+             _sub(u.now.overdue_rate, u.before.overdue_rate) if data.has_previous else None,
+             u.now.timeliness_score, u.now.digitised_rate]
             for u in ordered]
-    return Table("III. Đơn vị tiếp nhận (đơn vị nhiều hồ sơ quá hạn nhất trước)",
-                 [Column("Đơn vị"), Column("Tiếp nhận", "int"), Column("Đã giải quyết", "int"),
-                  Column("Quá hạn", "int"), Column("Tỷ lệ quá hạn", "rate"),
-                  Column("So với tháng trước", "pp"), Column("Đang quá hạn cuối tháng", "int"),
-                  Column("Điểm tiến độ", "score"), Column("Tỷ lệ số hóa", "rate")], rows)
+    blocks: list[Any] = [Table(
+        "1. Đơn vị tiếp nhận, xếp theo cộng quá hạn (giải quyết quá hạn và đang quá hạn cuối tháng), nhiều nhất trước",
+        [Column("Đơn vị"), Column("Tiếp nhận", "int"), Column("Đã giải quyết", "int"),
+         Column("Giải quyết quá hạn", "int"), Column("Đang quá hạn cuối tháng", "int"),
+         Column("Cộng quá hạn", "int"), Column("Tỷ lệ quá hạn", "rate"),
+         Column("So với tháng trước", "pp"), Column("Điểm tiến độ", "score"), Column("Tỷ lệ số hóa", "rate")],
+        rows)]
+    chart = _history_chart(data, directory)
+    if chart is not None:
+        blocks.append(chart)
+    blocks.append(Table(
+        f"{len(blocks) + 1}. Đơn vị giữ hồ sơ quá hạn lâu nhất so với phần thời gian của mình "
+        "(hồ sơ kết thúc trong tháng)",
+        [Column("Đơn vị"), Column("Số hồ sơ quá hạn", "int"), Column("Giờ làm việc đã giữ", "decimal")],
+        [[directory.unit_name(u), n, hours] for u, n, hours in data.held]))
+    return Section("III. Đơn vị", blocks)
 
 
-def _held(data: MonthData, directory: Directory) -> Table:
-    return Table("Đơn vị giữ hồ sơ quá hạn lâu nhất so với phần thời gian của mình (hồ sơ kết thúc trong tháng)",
-                 [Column("Đơn vị"), Column("Số hồ sơ quá hạn", "int"), Column("Giờ làm việc đã giữ", "decimal")],
-                 [[directory.unit_name(u), n, hours] for u, n, hours in data.held])
+def _history_chart(data: MonthData, directory: Directory) -> Chart | None:
+    """The overdue rate of each unit (and the province) month by month, from the first month with results."""
+    if not data.history:
+        return None
+    months = sorted({m for m, *_ in data.history})
+    finished: dict[tuple[Any, str], tuple[int, int]] = {(m, u): (f, o) for m, u, f, o in data.history}
+    # Months before the first one with results are the store's warm-up: left out, not drawn as gaps.
+    first = next((i for i, m in enumerate(months) if any(f for (mm, _), (f, _o) in finished.items() if mm == m)), None)
+    if first is None:
+        return None
+    months = months[first:]
+    if len(months) < 2:  # one point is no trend
+        return None
+
+    def rate(pairs: list[tuple[int, int]]) -> list[float | None]:
+        return [o / f if f else None for f, o in pairs]
+
+    unit_codes = sorted({u for _, u, *_ in data.history}, key=directory.short_name)
+    series = [Series(directory.short_name(u), rate([finished.get((m, u), (0, 0)) for m in months]))
+              for u in unit_codes]
+    if not data.unit:
+        totals = [tuple(map(sum, zip(*[finished.get((m, u), (0, 0)) for u in unit_codes]))) for m in months]
+        series.append(Series("Toàn tỉnh", rate(totals), emphasis=True))  # type: ignore[arg-type]
+    return Chart("ty-le-qua-han-theo-don-vi", f"Tỷ lệ giải quyết quá hạn theo đơn vị, {len(months)} tháng gần nhất",
+                 "lines", [month_label(m) for m in months], series, value_kind="rate",
+                 caption="Tỷ lệ hồ sơ giải quyết quá hạn trên hồ sơ đã giải quyết trong tháng.")
 
 
-def _procedures(data: MonthData, directory: Directory) -> Table:
-    ordered = sorted(data.procedures, key=lambda p: (-(p.finished_overdue + p.open_overdue),
-                                                     -(p.overdue_rate or 0), p.procedure_code))
+# ----------------------------------------------------------- IV. procedures
+def _by_overdue(data: MonthData) -> list[Any]:
+    return sorted(data.procedures, key=lambda p: (-(p.finished_overdue + p.open_overdue), -(p.overdue_rate or 0),
+                                                  p.procedure_code))
+
+
+def procedures(inputs: Inputs) -> Section:
+    data, directory = inputs.data, inputs.directory
+    ordered = _by_overdue(data)
     rows = [[directory.procedure_name(p.procedure_code), p.finished, p.finished_overdue, p.overdue_rate,
-             p.open_overdue] for p in ordered[:TOP_PROCEDURES]]
-    return Table(f"IV. Thủ tục (tối đa {TOP_PROCEDURES} thủ tục nhiều hồ sơ quá hạn nhất)",
-                 [Column("Thủ tục"), Column("Đã giải quyết", "int"), Column("Quá hạn", "int"),
-                  Column("Tỷ lệ quá hạn", "rate"), Column("Đang quá hạn cuối tháng", "int")], rows)
+             p.open_overdue, p.finished_overdue + p.open_overdue] for p in ordered[:TOP_PROCEDURES]]
+    return Section("IV. Thủ tục", [Table(
+        f"Tối đa {TOP_PROCEDURES} thủ tục, xếp theo cộng quá hạn, nhiều nhất trước",
+        [Column("Thủ tục"), Column("Đã giải quyết", "int"), Column("Giải quyết quá hạn", "int"),
+         Column("Tỷ lệ quá hạn", "rate"), Column("Đang quá hạn cuối tháng", "int"), Column("Cộng quá hạn", "int")],
+        rows)])
 
 
-def _still_overdue(data: MonthData, directory: Directory, calendar: WorkingCalendar) -> Table:
+# ------------------------------------------------------------- V. remedies
+def remedy_section(inputs: Inputs) -> Section:
+    blocks = remedies(inputs.data, inputs.directory, inputs.remedies)
+    for n, block in enumerate(blocks, 1):
+        block.title = f"{n}. {block.title}"
+    if not blocks:
+        blocks = [Paragraphs("", [inputs.remedies.none])]
+    return Section("V. Giải pháp khắc phục", list(blocks))
+
+
+# ---------------------------------------------------------------- appendix
+def still_overdue(inputs: Inputs) -> Section:
+    data, directory, calendar = inputs.data, inputs.directory, inputs.calendar
     period_end = datetime(data.month.year + data.month.month // 12, data.month.month % 12 + 1, 1, tzinfo=calendar.tz)
     until = min(period_end, data.watermark) if data.watermark else period_end
     rows = []
@@ -214,8 +300,15 @@ def _still_overdue(data: MonthData, directory: Directory, calendar: WorkingCalen
         cause = CAUSE_LABELS.get(CAUSE_OF_STATE.get(s.overdue_cause or "", ""), "—")
         rows.append([n, s.dossier_id, directory.procedure_name(s.procedure_code), directory.unit_name(s.unit),
                      directory.unit_name(s.current_unit), s.received_at, s.due_at, late, cause, state])
-    return Table(f"V. Danh sách hồ sơ còn quá hạn cuối tháng {month_label(data.month)}",
-                 [Column("STT", "int"), Column("Mã hồ sơ"), Column("Thủ tục"), Column("Đơn vị tiếp nhận"),
-                  Column("Đơn vị đang giữ"), Column("Ngày tiếp nhận", "datetime"), Column("Hạn giải quyết", "datetime"),
-                  Column("Số ngày làm việc quá hạn", "decimal"), Column("Nguyên nhân (hiện tại)"),
-                  Column("Tình trạng hiện nay")], rows, empty="Không có hồ sơ quá hạn.")
+    return Section(f"Phụ lục. Danh sách hồ sơ còn quá hạn cuối tháng {month_label(data.month)}", [Table(
+        "",
+        [Column("STT", "int"), Column("Mã hồ sơ"), Column("Thủ tục"), Column("Đơn vị tiếp nhận"),
+         Column("Đơn vị đang giữ"), Column("Ngày tiếp nhận", "datetime"), Column("Hạn giải quyết", "datetime"),
+         Column("Số ngày làm việc quá hạn", "decimal"), Column("Nguyên nhân (hiện tại)"),
+         Column("Tình trạng hiện nay")], rows, empty="Không có hồ sơ quá hạn.")], appendix=True)
+
+
+# The report's sections, in order: the one place where they are assembled.
+SECTIONS: tuple[Callable[[Inputs], Section | None], ...] = (
+    results, changes, units, procedures, remedy_section, still_overdue,
+)

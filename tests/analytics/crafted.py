@@ -43,7 +43,9 @@ D11 A  received Thu 16/11 09:00 under an unknown procedure (no due time); conclu
 D12 B  received Mon 02/10 09:00, due Mon 09/10 09:00, breach at the end of 09/10;
        supplement requested 11/10 (frozen, still overdue), received Mon 30/10 09:00 →
        the limit restarts, due Mon 06/11 09:00: open but NOT overdue at the end of
-       October; concluded Tue 07/11 10:00 with its result → November, overdue, cause
+       October; an apology letter on Mon 06/11 08:00, one working hour before the due
+       time (late: the late_extension alert of November; still late against the due
+       date); concluded Tue 07/11 10:00 with its result → November, overdue, cause
        supplement, digitised.
 
 The first line of D1 is sent twice: a duplicate changes nothing.
@@ -115,6 +117,7 @@ STORY: list[tuple[str, str, str, str, dict[str, Any]]] = [
     (D12, "received", "10-02 09:00", B, {"procedure_code": "1.012713", "channel": "direct"}),
     (D12, "supplement_requested", "10-11 09:00", B, {}),
     (D12, "supplement_received", "10-30 09:00", B, {}),
+    (D12, "extended", "11-06 08:00", B, {"new_due_at": _t("11-07 17:00")}),
     (D12, "result_attached", "11-07 09:00", B, {"document_ref": "KQ-D12", "signed": True}),
     (D12, "concluded", "11-07 10:00", B, {"outcome": "approved"}),
 ]

@@ -64,7 +64,7 @@ def test_xlsx_report_has_typed_cells(crafted_settings: Settings, tmp_path: Path)
     ws = load_workbook(report(crafted_settings, tmp_path, "xlsx", month="2023-10")).active
     cells = {r[0]: r[1:] for r in ws.iter_rows(values_only=True) if r and r[0] is not None}
     assert ws.title == "2023-10"
-    assert cells["Hồ sơ đã giải quyết"][:3] == (4, 0, 4)
+    assert cells["Hồ sơ đã giải quyết"][:3] == (4, "—", "—")  # September has no data: no change from 0
     assert cells["Tỷ lệ giải quyết quá hạn"][0] == pytest.approx(0.5)
     overdue = [r for r in ws.iter_rows(values_only=True) if r[1] == D3]
     assert overdue and overdue[0][6].isoformat() == "2023-10-30T08:00:00"  # local wall time
@@ -130,3 +130,26 @@ def test_bad_requests_are_refused_with_a_reason(crafted_settings: Settings, kwar
 def test_a_month_without_data_is_an_empty_report(crafted_settings: Settings, tmp_path: Path) -> None:
     md = report(crafted_settings, tmp_path, "md", month="2024-03").read_text(encoding="utf-8")
     assert "Không có số liệu cho tháng 03/2024." in md
+
+
+def test_cli_writes_the_letter_and_its_charts(crafted_settings: Settings, tmp_path: Path) -> None:
+    done = cli(crafted_settings, "--month", "2023-11", "--format", "docx", "--out", str(tmp_path / "bc.docx"),
+               "--charts", str(tmp_path / "charts"))
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {tmp_path / 'bc.docx'}" in done.stderr and len(list((tmp_path / "charts").glob("*.png"))) == 2
+
+
+def test_cli_help_names_the_report_config_variable() -> None:
+    from stream_app.cli import build_parser
+
+    report_parser = build_parser()._subparsers._group_actions[0].choices["report"]  # noqa: SLF001
+    text = report_parser.format_help()
+    assert "DOSSIER_REPORT_CONFIG" in " ".join(text.split()) and "docx" in text and "--charts DIR" in text
+
+
+def test_cli_refuses_a_bad_report_config_with_exit_2(crafted_settings: Settings, tmp_path: Path) -> None:
+    config = tmp_path / "report.toml"
+    config.write_text('[letter]\nsigner = "A"\n', encoding="utf-8")
+    done = cli(crafted_settings, "--month", "2023-11", "--format", "docx", "--out", str(tmp_path / "bc.docx"),
+               "--report-config", str(config))
+    assert done.returncode == 2 and "letter.signer" in done.stderr and "Traceback" not in done.stderr
