@@ -43,7 +43,7 @@ def run_report(settings: Settings, *, month: str, unit: str | None = None, fmt: 
         migrate(client, settings.database)
         rules = load_rules(settings)
         report = make_report(client, settings.database, first, unit, calendar=rules.calendar,
-                             directory=load_directory(rules))
+                             directory=load_directory(rules, settings))
     finally:
         client.close()
     if fmt == "xlsx":

@@ -78,7 +78,7 @@ class Stack:
         self.client = connect(settings.clickhouse.get_secret_value())
         migrate(self.client, settings.database)
         self.rules = load_rules(settings)
-        self.directory = load_directory(self.rules)
+        self.directory = load_directory(self.rules, settings)
         restorer = Restorer(self.client, settings.database)
         t0 = time.perf_counter()
         self.processor = Processor(
