@@ -1,4 +1,4 @@
-"""The `dossier-stream` console script: run, generate, demo, worker, report, replay, rebuild, export.
+"""The `dossier-stream` console script: run, sync, generate, demo, worker, report, replay, rebuild, export.
 
 Configuration comes from `DOSSIER_*` environment variables; every flag names
 its variable in `--help`. Settings are read once here and passed down;
@@ -50,8 +50,20 @@ def _add_rules(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=field, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
 
 
+# --- sync records (issue 21): the unit directory and the status mapping, on the commands that convert
+SYNC_FLAGS = {
+    "--units": ("units", "unit directory CSV unit_code,name[,kind,district,aliases]; unset: the shipped units"),
+    "--sync-mapping": ("sync_mapping", "TOML overriding the shipped sync status mapping"),
+}
+
+
+def _add_sync(p: argparse.ArgumentParser) -> None:
+    for flag, (field, text) in SYNC_FLAGS.items():
+        p.add_argument(flag, dest=field, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    flags = {**COMMON_FLAGS, **RULE_FLAGS}
+    flags = {**COMMON_FLAGS, **RULE_FLAGS, **SYNC_FLAGS}
     overrides = {f: getattr(args, f) for _, (f, _) in flags.items() if getattr(args, f, None) is not None}
     return Settings(**overrides)
 
@@ -111,9 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dossiers-per-month", type=int, default=None)
     p.add_argument("--start", type=date.fromisoformat, default=None, help="first day (YYYY-MM-DD)")
+    p.add_argument("--format", choices=["events", "dvcqg"], default="events",
+                   help="events: lifecycle events (CONTRACT §1); dvcqg: the provincial system's sync envelopes "
+                        "to the national portal, quirks and fake personal fields included (docs/ingest.md)")
 
     p = sub.add_parser("demo", help="the whole story on embedded defaults, in about two minutes")
     p.add_argument("--workdir", type=Path, default=Path("var/demo"), help="where the demo keeps its files")
+    p.add_argument("--sync", action="store_true",
+                   help="feed the province as the national portal's sync records (dossier-stream sync)")
+    _add_common(p)
+
+    # --- sync records (issue 21)
+    p = sub.add_parser("sync", help="a file of the provincial systems' sync envelopes into the pipeline")
+    p.add_argument("--file", type=Path, required=True,
+                   help="JSON Lines (.jsonl or .jsonl.gz), one envelope per line as the system POSTs it")
+    p.add_argument("--as-of", type=_timestamp, default=None,
+                   help="fire timers up to this time (default: the latest time of the events made)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_sync(p)
     _add_common(p)
 
     p = sub.add_parser("worker", help="the long-running live worker")
@@ -221,13 +248,15 @@ async def _or_exit(command: str, job: Any) -> Any:
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.replay.generate import generate
 
-    stats = generate(args.out, months=args.months, seed=args.seed,
-                     dossiers_per_month=args.dossiers_per_month, start=args.start, progress=sys.stderr.isatty())
+    stats = generate(args.out, months=args.months, seed=args.seed, dossiers_per_month=args.dossiers_per_month,
+                     start=args.start, progress=sys.stderr.isatty(), format=args.format)
     print(f"wrote {args.out}: {_describe(stats)}")
     return 0
 
 
 def _describe(stats: Any) -> str:
+    if getattr(stats, "envelopes", 0):
+        return f"{stats.envelopes} envelopes for {stats.dossiers} dossiers"
     for name in ("events", "lines"):
         if hasattr(stats, name):
             return f"{getattr(stats, name)} {name}"
@@ -254,7 +283,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.demo import run_demo
 
     logs.configure(settings.log_format, "WARNING")  # the story, not the plumbing
-    return run_demo(settings, args.workdir)
+    return run_demo(settings, args.workdir, sync=args.sync)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -384,7 +413,22 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker, "report": cmd_report,
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_app.console import print_summary, print_sync, progress_bar
+    from stream_app.jobs.stack import kafka_bootstrap
+    from stream_app.jobs.sync import sync_file
+
+    if not args.file.exists():
+        raise FileNotFoundError(f"sync file not found: {args.file}")
+    with kafka_bootstrap(settings) as bootstrap, progress_bar(enabled=not args.no_progress) as progress:
+        summary = asyncio.run(_or_exit(args.command, sync_file(
+            settings, args.file, as_of=args.as_of, bootstrap=bootstrap, progress=progress)))
+    print_sync(summary.sync)
+    print_summary(summary)
+    return 0
+
+
+COMMANDS = {"sync": cmd_sync, "run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker, "report": cmd_report,
             "replay": cmd_replay, "rebuild": cmd_rebuild, "export": cmd_export}
 
 if __name__ == "__main__":
