@@ -35,10 +35,7 @@ from stream_app.replay.feed import Item
 from stream_app.replay.source import read_lines
 from stream_app.schemas.parse import DeadLetter
 from stream_app.settings import Settings
-from stream_app.store.seen import SeenTable
-from stream_app.sync.convert import Context
-from stream_app.sync.ingest import SEEN_COLUMNS, SyncConverter
-from stream_app.sync.mapping import Mapping
+from stream_app.jobs.sync_live import make_converter
 
 Progress = Callable[[str, int, int | None], None]
 CHUNK_LINES = 2_000  # envelopes converted per store lookup of their dossiers' snapshots
@@ -47,12 +44,6 @@ CHUNK_LINES = 2_000  # envelopes converted per store lookup of their dossiers' s
 @dataclass
 class SyncSummary(Summary):
     sync: Counter[str] = field(default_factory=Counter)  # envelopes, records, events by type, dead letters
-
-
-def converter_for(settings: Settings, stack: Stack) -> tuple[SyncConverter, SeenTable]:
-    """The converter of a job, reading and writing the snapshots in the stack's store."""
-    seen = SeenTable(stack.client, settings.database, SEEN_COLUMNS)
-    return SyncConverter(Context(Mapping.load(settings.sync_mapping), stack.directory), seen.load), seen
 
 
 async def sync_file(
@@ -72,7 +63,7 @@ async def sync_file(
     stack = Stack(settings, bootstrap, on_alert=on_alert, labels=labels)
     summary = SyncSummary(restored=stack.processor.stats["restored"])
     try:
-        converter, seen = converter_for(settings, stack)
+        converter, seen = make_converter(settings, stack.client, stack.directory)
         dead: list[DeadLetter] = []
 
         def events() -> Iterator[Item]:
