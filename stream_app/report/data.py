@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from stream_app.report.audit import load_audit
 from stream_app.store.client import check_identifier
 
 COUNTS = (
@@ -123,6 +124,7 @@ class MonthData:
     procedures: list[ProcedureMonth]
     held: list[tuple[str, int, float]]  # (unit, overdue dossiers attributed, working hours it held them)
     still_overdue: list[StillOverdue]
+    audit: Any = None  # report.audit.AuditData: the due-date audit (issue 21)
 
     @property
     def has_data(self) -> bool:
@@ -198,4 +200,4 @@ def load_month(client: Any, database: str, month: date, unit: str | None = None)
     mark = client.query(f"SELECT max(watermark) FROM {db}.stream_progress FINAL").result_rows
     watermark = mark[0][0] if mark and mark[0][0] and mark[0][0].year > 1970 else None
     return MonthData(month, prev, unit, watermark, units, total, total_before, list(procedures.values()),
-                     held_rows, still)
+                     held_rows, still, audit=load_audit(client, database, month, unit))

@@ -1,0 +1,130 @@
+"""The due-date audit in the monthly report: the promised date against the legal due time.
+
+`load_audit` reads the `due_date_audit` view (store/views.sql) for one month: per
+receiving unit, the dossiers finished in the month counted both ways — as the national
+portal counts them (by date, against the provincial system's promised date NgayHenTra)
+and by the legal clock — the open dossiers overdue at the month's end both ways, and how
+many promises were later or earlier than the law allows; and the list of the dossiers
+that are on time on the portal but late by law. `audit_blocks` puts it in Vietnamese
+(`sections` tables). Dossiers without a promise (a feed of events without
+`source_due_at`) make an empty audit, and the section says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from stream_app.domain.directory import Directory
+from stream_app.store.client import check_identifier
+
+LISTED = 50
+COUNTS = ("finished", "portal_overdue", "legal_overdue", "hidden", "open_portal_overdue", "open_legal_overdue",
+          "later", "earlier")
+
+
+@dataclass
+class AuditUnit:
+    unit: str
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+
+
+@dataclass
+class HiddenLate:
+    """Finished in the month: on time by the promised date, late by the legal due time."""
+
+    dossier_id: str
+    unit: str
+    procedure_code: str
+    promised_at: datetime
+    due_at: datetime
+    finished_at: datetime
+
+
+@dataclass
+class AuditData:
+    month: date
+    promises: int  # dossiers of the month with a promised date at all
+    units: list[AuditUnit]
+    hidden: list[HiddenLate]
+
+
+def load_audit(client: Any, database: str, month: date, unit: str | None = None) -> AuditData:
+    db = check_identifier(database)
+    params = {"month": month, "unit": unit or ""}
+    scope = "({unit:String} = '' OR unit = {unit:String})"
+    end = "toDateTime64(addMonths({month:Date}, 1), 3, 'Asia/Ho_Chi_Minh')"
+    finished_in_month = "finished_at IS NOT NULL AND toStartOfMonth(finished_at) = {month:Date}"
+    open_at_end = f"received_at < {end} AND (finished_at IS NULL OR finished_at >= {end})"
+    q = client.query(f"""
+        SELECT unit,
+               countIf({finished_in_month} AND promised_at IS NOT NULL)                          AS finished,
+               countIf({finished_in_month} AND portal_classification = 'overdue')                AS portal_overdue,
+               countIf({finished_in_month} AND promised_at IS NOT NULL AND classification = 'overdue') AS legal_overdue,
+               countIf({finished_in_month} AND portal_classification IN ('early', 'on_time')
+                       AND classification = 'overdue')                                           AS hidden,
+               countIf({open_at_end} AND promised_at IS NOT NULL AND toDate(promised_at) < toDate({end})) AS open_portal_overdue,
+               countIf(({finished_in_month} OR {open_at_end}) AND promise = 'later')              AS later,
+               countIf(({finished_in_month} OR {open_at_end}) AND promise = 'earlier')            AS earlier,
+               countIf(({finished_in_month} OR {open_at_end}) AND promised_at IS NOT NULL)       AS promises
+        FROM {db}.due_date_audit
+        WHERE {scope}
+        GROUP BY unit ORDER BY unit""", parameters=params)
+    units: dict[str, AuditUnit] = {}
+    promises = 0
+    for row in q.result_rows:
+        r = dict(zip(q.column_names, row))
+        promises += int(r["promises"])
+        if r["promises"]:
+            units[r["unit"]] = AuditUnit(r["unit"], {k: int(r.get(k) or 0) for k in COUNTS})
+    legal = client.query(f"SELECT unit, open_overdue_at_month_end FROM {db}.monthly_report "
+                         f"WHERE month = {{month:Date}} AND {scope}", parameters=params).result_rows
+    for u, n in legal:
+        if u in units:
+            units[u].counts["open_legal_overdue"] = int(n)
+    rows = client.query(f"""
+        SELECT dossier_id, unit, procedure_code, promised_at, due_at, finished_at
+        FROM {db}.due_date_audit
+        WHERE {scope} AND {finished_in_month} AND portal_classification IN ('early', 'on_time')
+          AND classification = 'overdue'
+        ORDER BY dateDiff('day', toDate(due_at), toDate(promised_at)) DESC, dossier_id
+        LIMIT {LISTED}""", parameters=params).result_rows
+    return AuditData(month, promises, list(units.values()), [HiddenLate(*r) for r in rows])
+
+
+def audit_blocks(audit: AuditData | None, directory: Directory) -> list[Any]:
+    """The report's section VI: the overdue figures both ways and the dossiers the portal misses."""
+    from stream_app.report.sections import Column, Paragraphs, Table
+
+    title = "VI. Đối chiếu ngày hẹn trả của hệ thống một cửa với thời hạn theo quy định"
+    if audit is None or not audit.promises:
+        return [Paragraphs(title, ["Không có ngày hẹn trả (NgayHenTra) của hệ thống một cửa để đối chiếu trong tháng."])]
+    total = dict.fromkeys(COUNTS, 0)
+    rows = []
+    for u in sorted(audit.units, key=lambda u: (-u.counts["hidden"], directory.unit_name(u.unit))):
+        for k in COUNTS:
+            total[k] += u.counts[k]
+        rows.append([directory.unit_name(u.unit), *(u.counts[k] for k in COUNTS)])
+    rows.append(["Cộng", *(total[k] for k in COUNTS)])
+    figures = Table(
+        "Số hồ sơ quá hạn tính hai cách: theo ngày hẹn trả trên Cổng (theo ngày) và theo thời hạn luật định",
+        [Column("Đơn vị"), Column("Đã giải quyết (có ngày hẹn)", "int"), Column("Quá hạn theo ngày hẹn trả", "int"),
+         Column("Quá hạn theo luật định", "int"), Column("Đúng hạn trên Cổng, quá hạn theo luật", "int"),
+         Column("Đang quá hạn cuối tháng theo ngày hẹn", "int"), Column("Đang quá hạn cuối tháng theo luật", "int"),
+         Column("Hẹn muộn hơn luật cho phép", "int"), Column("Hẹn sớm hơn thời hạn luật", "int")], rows)
+    listed = Table(
+        f"Hồ sơ đúng hạn trên Cổng nhưng quá hạn theo luật định (tối đa {LISTED})",
+        [Column("Mã hồ sơ"), Column("Đơn vị tiếp nhận"), Column("Thủ tục"), Column("Ngày hẹn trả", "datetime"),
+         Column("Hạn theo luật", "datetime"), Column("Ngày kết thúc", "datetime")],
+        [[h.dossier_id, directory.unit_name(h.unit), directory.procedure_name(h.procedure_code), h.promised_at,
+          h.due_at, h.finished_at] for h in audit.hidden],
+        empty="Không có.")
+    note = Paragraphs(title, [
+        "Cổng Dịch vụ công tính quá hạn theo ngày hẹn trả do hệ thống một cửa tính (NgayHenTra); "
+        "sản phẩm tính theo thời hạn luật định trên lịch ngày làm việc. Hai cách có thể khác nhau khi ngày hẹn "
+        "giữ giờ tiếp nhận, bỏ qua ngày làm bù hoặc bị dời sau khi tạm dừng.",
+        f"Trong tháng: {total['portal_overdue']} hồ sơ quá hạn theo ngày hẹn trả, {total['legal_overdue']} theo luật "
+        f"định; {total['hidden']} hồ sơ đúng hạn trên Cổng nhưng quá hạn theo luật.",
+    ])
+    return [note, figures, listed]
