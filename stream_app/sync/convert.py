@@ -39,7 +39,7 @@ from stream_app.domain.codes import SCHEMA_ERROR, UNMAPPED_RECORD
 from stream_app.domain.directory import Directory
 from stream_app.sync.mapping import Mapping
 from stream_app.sync.records import DossierRecord, ProgressEntry
-from stream_app.sync.seen import Seen
+from stream_app.sync.seen import RECORDS_KEPT, Seen
 from stream_app.sync.tax import read_notices
 
 CHANNELS = {"1": "direct", "2": "online", "3": "postal"}
@@ -136,8 +136,16 @@ class _Work:
 
 
 def convert_record(seen: Seen | None, record: DossierRecord, sender: str | None, ctx: Context) -> Conversion:
-    """Compare one whole dossier record with what was seen; emit what is new."""
+    """Compare one whole dossier record with what was seen; emit what is new.
+
+    A record met before, whenever (a re-sent push, a file synced again), changes nothing:
+    only a record the converter has not met is compared with the latest state.
+    """
     work = _Work(seen or Seen(record.MaHoSo), ctx)
+    key = digest(record.model_dump_json())
+    if key in work.records:
+        return work.done()
+    work.set(records=(*work.records, key)[-RECORDS_KEPT:])
     work.set(source_unit=sender or work.source_unit, status=record.TrangThaiHoSo or work.status)
     if record.NgayHenTra is not None:
         work.set(promised_at=record.NgayHenTra)

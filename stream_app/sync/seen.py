@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+RECORDS_KEPT = 64  # a dossier's distinct records: one per local change, a dozen or two
 # Where a dossier stands as the converter reads it.
 Phase = str  # "none" | "submitted" | "refused" | "open" | "supplement" | "tax" | "stopped" | "ended"
 _TIMES = ("received_at", "promised_at", "last_at", "supplement_since", "tax_since")
@@ -45,6 +46,7 @@ class Seen:
     documents: tuple[str, ...] = ()
     returned: bool = False
     progress: tuple[str, ...] = ()  # digests of the progress entries met
+    records: tuple[str, ...] = ()  # digests of the whole records met (the latest RECORDS_KEPT)
     reported: tuple[str, ...] = ()  # problems already sent to the dead letters
     version: int = 0  # records and entries that changed it
 
@@ -66,6 +68,6 @@ class Seen:
         for name in _TIMES:
             if d.get(name):
                 d[name] = datetime.fromisoformat(d[name])
-        for name in ("supplements", "payments", "documents", "progress", "reported"):
+        for name in ("supplements", "payments", "documents", "progress", "records", "reported"):
             d[name] = tuple(d.get(name) or ())
         return cls(**d)
