@@ -56,8 +56,8 @@ def test_some_promised_dates_are_empty_or_moved_after_a_pause(envelopes):
     recs = records(envelopes)
     assert any(r["NgayHenTra"] == "" and r["MaTTHC"].startswith("1.") for r in recs)
     moved = [r for r in recs if any(s["NgayHenTraMoi"] for s in r.get("DanhSachHoSoBoSung", []))]
-    assert moved and all(r["NgayHenTra"] == r["DanhSachHoSoBoSung"][-1]["NgayHenTraMoi"] for r in moved
-                         if r["DanhSachHoSoBoSung"][-1]["NgayHenTraMoi"])
+    assert moved and all(s["NgayHenTraMoi"] > s["NgayHenTraTruoc"] for r in moved
+                         for s in r["DanhSachHoSoBoSung"] if s["NgayHenTraMoi"] and s["NgayHenTraTruoc"])
 
 
 def test_some_go_from_4_straight_to_10(envelopes):
