@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser("worker", help="the long-running live worker")
+    _add_sync(p)
     _add_common(p)
 
     p = sub.add_parser("report", help="the monthly report from ClickHouse")

@@ -7,8 +7,9 @@ and takes back every active dossier (open, or still owing an alert); the Faust
 app is built, and with it the Kafka publisher; the pipeline gets the processor,
 the store's batch writer, the publisher and the webhook notifier; the agent is
 registered on the app with the pipeline's `handle`; the live page, when enabled,
-reads the store through the pipeline's executor. Nothing is patched in after
-construction. `stop()` closes it all in reverse order, bounded in time.
+reads the store through the pipeline's executor; with `DOSSIER_SYNC_ENABLED`, the
+`dossier.sync` agent and `POST /sync` convert the portal's sync records through the
+same executor (`jobs.sync_live`). Nothing is patched in after construction. `stop()` closes it all in reverse order, bounded in time.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 `make_report` reads the analytics views of one month and the month before
 (`data`: totals, the change and its causes, the worst units and procedures, the
-dossiers still overdue at the end of the month), puts them in words (`sections`)
-and `render` writes them as a terminal table, Markdown, CSV or Excel. The job
+dossiers still overdue at the end of the month), puts them in words (`sections`),
+adds the due-date audit of the provincial systems' promised dates (`audit`, its words in
+`audit_section`), and `render` writes them as a terminal table, Markdown, CSV or Excel. The job
 that opens the store and writes the file is `jobs.report`. May import: `store`
 (identifiers), `domain`.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.directory import Directory
+from stream_app.report.audit_section import audit_blocks
 from stream_app.report.data import load_month
 from stream_app.report.sections import Report, build
 
@@ -34,4 +36,6 @@ def make_report(client: Any, database: str, month: date, unit: str | None, *,
     data = load_month(client, database, month, directory.resolve_unit(unit))
     if unit and not data.has_data and directory.resolve_unit(unit) not in directory.units:
         raise ValueError(f"unknown unit {unit!r}: give a receiving unit code such as 001.22.31.H53")
-    return build(data, directory, calendar)
+    report = build(data, directory, calendar)
+    report.blocks.extend(audit_blocks(data.audit, directory))  # section VI, the due-date audit (issue 21)
+    return report

@@ -5,8 +5,8 @@ receiving unit, the dossiers finished in the month counted both ways — as the 
 portal counts them (by date, against the provincial system's promised date NgayHenTra)
 and by the legal clock — the open dossiers overdue at the month's end both ways, and how
 many promises were later or earlier than the law allows; and the list of the dossiers
-that are on time on the portal but late by law. `audit_blocks` puts it in Vietnamese
-(`sections` tables). Dossiers without a promise (a feed of events without
+that are on time on the portal but late by law. `audit_section.audit_blocks` puts it in Vietnamese
+(in `audit_section`). Dossiers without a promise (a feed of events without
 `source_due_at`) make an empty audit, and the section says so.
 """
 
@@ -92,39 +92,3 @@ def load_audit(client: Any, database: str, month: date, unit: str | None = None)
         LIMIT {LISTED}""", parameters=params).result_rows
     return AuditData(month, promises, list(units.values()), [HiddenLate(*r) for r in rows])
 
-
-def audit_blocks(audit: AuditData | None, directory: Directory) -> list[Any]:
-    """The report's section VI: the overdue figures both ways and the dossiers the portal misses."""
-    from stream_app.report.sections import Column, Paragraphs, Table
-
-    title = "VI. Đối chiếu ngày hẹn trả của hệ thống một cửa với thời hạn theo quy định"
-    if audit is None or not audit.promises:
-        return [Paragraphs(title, ["Không có ngày hẹn trả (NgayHenTra) của hệ thống một cửa để đối chiếu trong tháng."])]
-    total = dict.fromkeys(COUNTS, 0)
-    rows = []
-    for u in sorted(audit.units, key=lambda u: (-u.counts["hidden"], directory.unit_name(u.unit))):
-        for k in COUNTS:
-            total[k] += u.counts[k]
-        rows.append([directory.unit_name(u.unit), *(u.counts[k] for k in COUNTS)])
-    rows.append(["Cộng", *(total[k] for k in COUNTS)])
-    figures = Table(
-        "Số hồ sơ quá hạn tính hai cách: theo ngày hẹn trả trên Cổng (theo ngày) và theo thời hạn luật định",
-        [Column("Đơn vị"), Column("Đã giải quyết (có ngày hẹn)", "int"), Column("Quá hạn theo ngày hẹn trả", "int"),
-         Column("Quá hạn theo luật định", "int"), Column("Đúng hạn trên Cổng, quá hạn theo luật", "int"),
-         Column("Đang quá hạn cuối tháng theo ngày hẹn", "int"), Column("Đang quá hạn cuối tháng theo luật", "int"),
-         Column("Hẹn muộn hơn luật cho phép", "int"), Column("Hẹn sớm hơn thời hạn luật", "int")], rows)
-    listed = Table(
-        f"Hồ sơ đúng hạn trên Cổng nhưng quá hạn theo luật định (tối đa {LISTED})",
-        [Column("Mã hồ sơ"), Column("Đơn vị tiếp nhận"), Column("Thủ tục"), Column("Ngày hẹn trả", "datetime"),
-         Column("Hạn theo luật", "datetime"), Column("Ngày kết thúc", "datetime")],
-        [[h.dossier_id, directory.unit_name(h.unit), directory.procedure_name(h.procedure_code), h.promised_at,
-          h.due_at, h.finished_at] for h in audit.hidden],
-        empty="Không có.")
-    note = Paragraphs(title, [
-        "Cổng Dịch vụ công tính quá hạn theo ngày hẹn trả do hệ thống một cửa tính (NgayHenTra); "
-        "sản phẩm tính theo thời hạn luật định trên lịch ngày làm việc. Hai cách có thể khác nhau khi ngày hẹn "
-        "giữ giờ tiếp nhận, bỏ qua ngày làm bù hoặc bị dời sau khi tạm dừng.",
-        f"Trong tháng: {total['portal_overdue']} hồ sơ quá hạn theo ngày hẹn trả, {total['legal_overdue']} theo luật "
-        f"định; {total['hidden']} hồ sơ đúng hạn trên Cổng nhưng quá hạn theo luật.",
-    ])
-    return [note, figures, listed]

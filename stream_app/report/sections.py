@@ -16,7 +16,6 @@ from typing import Any
 
 from stream_app.domain.calendar import WorkingCalendar
 from stream_app.domain.directory import Directory
-from stream_app.report.audit import audit_blocks
 from stream_app.report.data import CAUSES, Figures, MonthData
 
 CAUSE_LABELS = {
@@ -107,7 +106,6 @@ def build(data: MonthData, directory: Directory, calendar: WorkingCalendar) -> R
     report.blocks.append(_held(data, directory))
     report.blocks.append(_procedures(data, directory))
     report.blocks.append(_still_overdue(data, directory, calendar))
-    report.blocks.extend(audit_blocks(data.audit, directory))  # the due-date audit (report/audit.py)
     return report
 
 
