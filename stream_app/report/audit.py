@@ -20,6 +20,11 @@ from stream_app.domain.directory import Directory
 from stream_app.store.client import check_identifier
 
 LISTED = 50
+# Fragments of the queries (values only ever as parameters).
+_SCOPE = "({unit:String} = '' OR unit = {unit:String})"
+_END = "toDateTime64(addMonths({month:Date}, 1), 3, 'Asia/Ho_Chi_Minh')"
+_FINISHED = "finished_at IS NOT NULL AND toStartOfMonth(finished_at) = {month:Date}"
+_OPEN_AT_END = f"received_at < {_END} AND (finished_at IS NULL OR finished_at >= {_END})"
 COUNTS = ("finished", "portal_overdue", "legal_overdue", "hidden", "open_portal_overdue", "open_legal_overdue",
           "later", "earlier")
 
@@ -53,23 +58,19 @@ class AuditData:
 def load_audit(client: Any, database: str, month: date, unit: str | None = None) -> AuditData:
     db = check_identifier(database)
     params = {"month": month, "unit": unit or ""}
-    scope = "({unit:String} = '' OR unit = {unit:String})"
-    end = "toDateTime64(addMonths({month:Date}, 1), 3, 'Asia/Ho_Chi_Minh')"
-    finished_in_month = "finished_at IS NOT NULL AND toStartOfMonth(finished_at) = {month:Date}"
-    open_at_end = f"received_at < {end} AND (finished_at IS NULL OR finished_at >= {end})"
     q = client.query(f"""
         SELECT unit,
-               countIf({finished_in_month} AND promised_at IS NOT NULL)                          AS finished,
-               countIf({finished_in_month} AND portal_classification = 'overdue')                AS portal_overdue,
-               countIf({finished_in_month} AND promised_at IS NOT NULL AND classification = 'overdue') AS legal_overdue,
-               countIf({finished_in_month} AND portal_classification IN ('early', 'on_time')
+               countIf({_FINISHED} AND promised_at IS NOT NULL)                          AS finished,
+               countIf({_FINISHED} AND portal_classification = 'overdue')                AS portal_overdue,
+               countIf({_FINISHED} AND promised_at IS NOT NULL AND classification = 'overdue') AS legal_overdue,
+               countIf({_FINISHED} AND portal_classification IN ('early', 'on_time')
                        AND classification = 'overdue')                                           AS hidden,
-               countIf({open_at_end} AND promised_at IS NOT NULL AND toDate(promised_at) < toDate({end})) AS open_portal_overdue,
-               countIf(({finished_in_month} OR {open_at_end}) AND promise = 'later')              AS later,
-               countIf(({finished_in_month} OR {open_at_end}) AND promise = 'earlier')            AS earlier,
-               countIf(({finished_in_month} OR {open_at_end}) AND promised_at IS NOT NULL)       AS promises
+               countIf({_OPEN_AT_END} AND promised_at IS NOT NULL AND toDate(promised_at) < toDate({_END})) AS open_portal_overdue,
+               countIf(({_FINISHED} OR {_OPEN_AT_END}) AND promise = 'later')              AS later,
+               countIf(({_FINISHED} OR {_OPEN_AT_END}) AND promise = 'earlier')            AS earlier,
+               countIf(({_FINISHED} OR {_OPEN_AT_END}) AND promised_at IS NOT NULL)       AS promises
         FROM {db}.due_date_audit
-        WHERE {scope}
+        WHERE {_SCOPE}
         GROUP BY unit ORDER BY unit""", parameters=params)
     units: dict[str, AuditUnit] = {}
     promises = 0
@@ -79,14 +80,14 @@ def load_audit(client: Any, database: str, month: date, unit: str | None = None)
         if r["promises"]:
             units[r["unit"]] = AuditUnit(r["unit"], {k: int(r.get(k) or 0) for k in COUNTS})
     legal = client.query(f"SELECT unit, open_overdue_at_month_end FROM {db}.monthly_report "
-                         f"WHERE month = {{month:Date}} AND {scope}", parameters=params).result_rows
+                         f"WHERE month = {{month:Date}} AND {_SCOPE}", parameters=params).result_rows
     for u, n in legal:
         if u in units:
             units[u].counts["open_legal_overdue"] = int(n)
     rows = client.query(f"""
         SELECT dossier_id, unit, procedure_code, promised_at, due_at, finished_at
         FROM {db}.due_date_audit
-        WHERE {scope} AND {finished_in_month} AND portal_classification IN ('early', 'on_time')
+        WHERE {_SCOPE} AND {_FINISHED} AND portal_classification IN ('early', 'on_time')
           AND classification = 'overdue'
         ORDER BY dateDiff('day', toDate(due_at), toDate(promised_at)) DESC, dossier_id
         LIMIT {LISTED}""", parameters=params).result_rows

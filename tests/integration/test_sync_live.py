@@ -90,11 +90,14 @@ def test_the_worker_answers_like_the_portal_and_converts_what_it_took(tmp_path: 
             # A province with a bus puts the raw envelope on dossier.sync itself.
             p = KafkaProducer(bootstrap_servers=broker.bootstrap)
             p.send(s.sync_topic, key=D2.encode(), value=envelope(record(D2)))
+            p.send(s.sync_topic, key=b"D3", value=envelope(record("D3", TrangThaiHoSo="99")))
             p.flush()
             p.close()
 
             def both_received() -> bool:
-                return len(query(tmp_path / "store", "SELECT 1 FROM dossier.events WHERE event_type = 'received'")) == 2
+                store = tmp_path / "store"
+                return (len(query(store, "SELECT 1 FROM dossier.events WHERE event_type = 'received'")) == 2
+                        and len(query(store, "SELECT 1 FROM dossier.dead_letters")) == 1)
 
             await eventually(lambda: stop.is_set() or both_received(), timeout=60)
             stop.set()
@@ -107,7 +110,18 @@ def test_the_worker_answers_like_the_portal_and_converts_what_it_took(tmp_path: 
     rows = query(tmp_path / "store", "SELECT event_id, agency_code, procedure_code FROM dossier.events FINAL ORDER BY 1")
     assert rows == [(f"{D1}:sync:received", "001.22.31.H53", "1.012711"),
                     (f"{D2}:sync:received", "001.22.31.H53", "1.012711")]
+    [(source, code, raw)] = query(tmp_path / "store", "SELECT source, error_code, raw FROM dossier.dead_letters")
+    assert (source.startswith("dossier.sync/0/"), code) == (True, "unmapped_record")
+    assert APPLICANT not in raw and "D3" in raw  # the record's known fields, not the sender's bytes
     # What the endpoint published carries no applicant, no identity number, no portal token.
     posted = [v for v in on_topic if D1.encode() in v]
     assert len(posted) == 2 and not any(APPLICANT.encode() in v or b"079203001234" in v or b"portal-token" in v
                                         for v in posted)
+
+
+def test_a_worker_asked_to_take_sync_records_without_a_secret_refuses_to_start():
+    from stream_app.jobs.stack import Stack
+    from stream_app.settings import Settings
+
+    with pytest.raises(ValueError, match="DOSSIER_SYNC_ENABLED needs DOSSIER_SYNC_SECRET"):
+        Stack(Settings(sync_enabled=True), "127.0.0.1:9")
