@@ -76,11 +76,15 @@ class Stack:
         on_alert: AlertCallback | None = None,
         labels: dict[tuple[int, int], str] | None = None,
     ) -> None:
-        self.settings = settings
         self.bootstrap = bootstrap
-        if settings.sync_enabled and settings.sync_secret is None:
+        # The live worker alone takes sync envelopes (run, sync --file and replay never serve POST /sync).
+        sync_live = live and settings.sync_enabled
+        if sync_live and settings.sync_secret is None:
             raise ValueError("DOSSIER_SYNC_ENABLED needs DOSSIER_SYNC_SECRET: the secret a sync sender must give")
-        ensure_topics(bootstrap, settings, {settings.sync_topic: SYNC_PARTITIONS} if settings.sync_enabled else None)
+        if settings.sync_enabled and not live:
+            settings = settings.model_copy(update={"sync_enabled": False})
+        self.settings = settings
+        ensure_topics(bootstrap, settings, {settings.sync_topic: SYNC_PARTITIONS} if sync_live else None)
         self.client = connect(settings.clickhouse.get_secret_value())
         migrate(self.client, settings.database)
         self.rules = load_rules(settings)
@@ -121,7 +125,7 @@ class Stack:
             register_views(self.app, LiveData(read, self.rules, self.directory))
         # --- sync records (issue 21): the dossier.sync agent and POST /sync, by their own shared secret
         self.sync: LiveSync | None = None
-        if settings.sync_enabled and settings.sync_secret is not None:
+        if sync_live and settings.sync_secret is not None:
             converter, seen = make_converter(settings, self.client, self.directory)
             app, events_topic = self.app, settings.events_topic
 

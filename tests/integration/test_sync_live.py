@@ -124,4 +124,4 @@ def test_a_worker_asked_to_take_sync_records_without_a_secret_refuses_to_start()
     from stream_app.settings import Settings
 
     with pytest.raises(ValueError, match="DOSSIER_SYNC_ENABLED needs DOSSIER_SYNC_SECRET"):
-        Stack(Settings(sync_enabled=True), "127.0.0.1:9")
+        Stack(Settings(sync_enabled=True), "127.0.0.1:9", live=True)

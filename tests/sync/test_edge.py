@@ -116,3 +116,9 @@ def test_a_mapping_with_an_unknown_meaning_is_refused_with_the_line_to_fix(tmp_p
     path.write_text('[status]\n"4" = "busy"\n')
     with pytest.raises(ValueError, match="status 4 = 'busy'; meanings: submitted"):
         Mapping.load(path)
+
+
+def test_a_sender_the_mapping_names_as_utc_has_its_times_read_as_utc():
+    mapping = Mapping.from_toml({"times": {"utc_units": ["001.22.31.H53"]}}, "test")
+    [(record, _)] = open_envelope(envelope({"MaHoSo": "D-1", "NgayTiepNhan": "20240304020000"}), "f:1", mapping).records
+    assert record.NgayTiepNhan == datetime(2024, 3, 4, 9, tzinfo=TZ)
