@@ -8,6 +8,7 @@ base64 XML tax notices; `seen` what the converter has seen of a dossier; `conver
 pure conversion (what was seen + a new record → lifecycle events + what is seen now);
 `gate` one envelope's bytes into records or dead letters; `ingest` a run of envelopes
 through the converter with the seen snapshots read from and written to the store;
-`endpoint` the worker's `POST /sync`. May import: `store` (the seen-snapshots table),
-`schemas` (dead letters), `domain`; never `kafka` or another adapter: the jobs wire them.
+`endpoint` the worker's `POST /sync` (a Faust web view, publishing through a function the
+job gives it). May import: `store`, `schemas` (dead letters), `domain`, Faust's web views;
+never `kafka` or another adapter: the jobs wire them.
 """
