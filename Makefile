@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow test-all bench schema clean report-sample
+.PHONY: install demo demo-sync test test-slow test-all bench schema clean report-sample
 
 install: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(BIN)/dossier-stream demo
+
+demo-sync: install  # the same story fed as the national portal's sync records (docs/ingest.md)
+	$(BIN)/dossier-stream demo --sync
 
 test: install
 	$(BIN)/pytest -q

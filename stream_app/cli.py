@@ -1,4 +1,4 @@
-"""The `dossier-stream` console script: run, generate, demo, worker, report, replay, rebuild, export.
+"""The `dossier-stream` console script: run, sync, generate, demo, worker, report, replay, rebuild, export.
 
 Configuration comes from `DOSSIER_*` environment variables; every flag names
 its variable in `--help`. Settings are read once here and passed down;
@@ -54,12 +54,23 @@ def _add_rules(p: argparse.ArgumentParser) -> None:
 REPORT_FLAGS = {
     "--report-config": ("report_config", "the letter's TOML: issuing body, place, recipients, signer, remedy texts"),
 }
+# --- sync records (issue 21): the unit directory and the status mapping, on the commands that convert
+SYNC_FLAGS = {
+    "--units": ("units", "unit directory CSV unit_code,name[,kind,district,aliases]; unset: the shipped units"),
+    "--sync-mapping": ("sync_mapping", "TOML overriding the shipped sync status mapping"),
+}
 # Settings that one command's own flags set (each flag's help names its variable).
 COMMAND_SETTINGS = ("catch_up", "live_clock_start", "max_dead_letters")
 
 
+def _add_sync(p: argparse.ArgumentParser) -> None:
+    for flag, (field, text) in SYNC_FLAGS.items():
+        p.add_argument(flag, dest=field, default=None, help=f"{text} [env: DOSSIER_{field.upper()}]")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    fields = [f for _, (f, _) in {**COMMON_FLAGS, **RULE_FLAGS, **REPORT_FLAGS}.items()] + list(COMMAND_SETTINGS)
+    flags = {**COMMON_FLAGS, **RULE_FLAGS, **REPORT_FLAGS, **SYNC_FLAGS}
+    fields = [f for _, (f, _) in flags.items()] + list(COMMAND_SETTINGS)
     overrides = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     return Settings(**overrides)
 
@@ -121,7 +132,7 @@ def _units(given: list[str], settings: Settings) -> tuple[str, ...]:
         return ()
     from stream_app.jobs.rules import load_directory, load_rules
 
-    directory = load_directory(load_rules(settings))
+    directory = load_directory(load_rules(settings), settings)
     codes = tuple(directory.resolve_unit(u) or u for u in given)
     unknown = [u for u, c in zip(given, codes) if c not in directory.units]
     if unknown:
@@ -162,9 +173,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dossiers-per-month", type=int, default=DEFAULT_DOSSIERS_PER_MONTH,
                    help="the province's monthly intake")
     p.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START, help="first day (YYYY-MM-DD)")
+    p.add_argument("--format", choices=["events", "dvcqg"], default="events",
+                   help="events: lifecycle events (docs/contract.md §1); dvcqg: the provincial system's sync "
+                        "envelopes to the national portal, quirks and fake personal fields included (docs/ingest.md)")
 
     p = sub.add_parser("demo", help="the whole story on embedded defaults, in about ten seconds")
     p.add_argument("--workdir", type=Path, default=Path("var/demo"), help="where the demo keeps its files")
+    p.add_argument("--sync", action="store_true",
+                   help="feed the province as the national portal's sync records (dossier-stream sync)")
+    _add_common(p)
+
+    # --- sync records (issue 21)
+    p = sub.add_parser("sync", help="a file of the provincial systems' sync envelopes into the pipeline")
+    p.add_argument("--file", type=Path, required=True,
+                   help="JSON Lines (.jsonl or .jsonl.gz), one envelope per line as the system POSTs it")
+    p.add_argument("--as-of", type=_timestamp, default=None,
+                   help="fire timers up to this time (default: the latest time of the events made)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_sync(p)
     _add_common(p)
 
     p = sub.add_parser("worker", help="the long-running live worker")
@@ -174,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clock-start", dest="live_clock_start", type=_clock_start, default=None, metavar="TIME|store",
                    help="run on a drill clock that starts at TIME (RFC 3339 with offset), or at the store's own "
                         "clock with `store`: look at replayed data live [env: DOSSIER_LIVE_CLOCK_START]")
+    _add_sync(p)
     _add_common(p)
 
     p = sub.add_parser("report", help="the monthly report from ClickHouse")
@@ -299,13 +326,15 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.out.parent.is_dir():
         raise FileNotFoundError(f"the folder {args.out.parent} does not exist: create it first, or write elsewhere")
-    stats = generate(args.out, months=args.months, seed=args.seed,
-                     dossiers_per_month=args.dossiers_per_month, start=args.start, progress=sys.stderr.isatty())
+    stats = generate(args.out, months=args.months, seed=args.seed, dossiers_per_month=args.dossiers_per_month,
+                     start=args.start, progress=sys.stderr.isatty(), format=args.format)
     print(f"wrote {args.out}: {_describe(stats)}")
     return 0
 
 
 def _describe(stats: Any) -> str:
+    if getattr(stats, "envelopes", 0):
+        return f"{stats.envelopes} envelopes for {stats.dossiers} dossiers"
     for name in ("events", "lines"):
         if hasattr(stats, name):
             return f"{getattr(stats, name)} {name}"
@@ -332,7 +361,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.demo import run_demo
 
     logs.configure(settings.log_format, "WARNING")  # the story, not the plumbing
-    return run_demo(settings, args.workdir)
+    return run_demo(settings, args.workdir, sync=args.sync)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -466,7 +495,22 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker, "report": cmd_report,
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_app.console import print_summary, print_sync, progress_bar
+    from stream_app.jobs.stack import kafka_bootstrap
+    from stream_app.jobs.sync import sync_file
+
+    if not args.file.exists():
+        raise FileNotFoundError(f"sync file not found: {args.file}")
+    with kafka_bootstrap(settings) as bootstrap, progress_bar(enabled=not args.no_progress) as progress:
+        summary = asyncio.run(_or_exit(args.command, sync_file(
+            settings, args.file, as_of=args.as_of, bootstrap=bootstrap, progress=progress)))
+    print_sync(summary.sync)
+    print_summary(summary)
+    return 0
+
+
+COMMANDS = {"sync": cmd_sync, "run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker, "report": cmd_report,
             "replay": cmd_replay, "rebuild": cmd_rebuild, "export": cmd_export}
 
 if __name__ == "__main__":

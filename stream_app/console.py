@@ -1,4 +1,4 @@
-"""Terminal output for people (rich): progress bars and the summaries of run, replay and rebuild.
+"""Terminal output for people (rich): progress bars and the summaries of run, sync, replay and rebuild.
 
 Progress goes to stderr and disappears when the job ends; summaries go to stdout.
 A replay's bar shows its rate, its ETA (rich's own speed estimate over the last
@@ -44,7 +44,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int | Non
 
         def update(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task({"produce": "producing", "process": "processing"}.get(stage, stage), total=total)
+                tasks[stage] = bar.add_task({"produce": "producing", "process": "processing", "convert": "converting"}.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update
@@ -79,6 +79,16 @@ def print_summary(summary: object) -> None:
         console.print(f"[bold red]Most lines were rejected:[/] {sum(dead.values()):,} of {s.records:,} are dead letters "
                       f"({top}). Is this a JSON Lines file of dossier events, one per line, in UTF-8? "
                       "`SELECT source, error_code, error_detail FROM dossier.dead_letters` shows each one.")
+
+
+def print_sync(stats: Any) -> None:
+    """What `sync` read and made of the envelopes (before the run's own summary)."""
+    from stream_app.jobs.sync import sync_counts
+
+    table = Table(title="dossier-stream sync", show_header=False)
+    for label, value in sync_counts(stats):
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    out.print(table)
 
 
 # ------------------------------------------------------------------ replay

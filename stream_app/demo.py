@@ -31,27 +31,32 @@ DEMO_PER_MONTH = 3000
 SHOWN_ALERTS = 8
 
 
-def run_demo(settings: Settings, workdir: Path) -> int:
-    from stream_app.console import print_summary, progress_bar
+def run_demo(settings: Settings, workdir: Path, *, sync: bool = False) -> int:
+    """The story; with `sync`, told from the national portal's sync records (`dossier-stream sync`)."""
+    from stream_app.console import print_summary, print_sync, progress_bar
     from stream_app.jobs.run import run_file
     from stream_app.jobs.stack import kafka_bootstrap
+    from stream_app.jobs.sync import sync_file
     from stream_app.replay.generate import generate
 
     workdir.mkdir(parents=True, exist_ok=True)
     store = (workdir / "clickhouse").resolve()
     shutil.rmtree(store, ignore_errors=True)
     settings = settings.model_copy(update={"clickhouse": SecretStr(f"chdb://{store}")}) if _default_store(settings) else settings
-    events = workdir / "province.jsonl"
+    events = workdir / ("province-dvcqg.jsonl" if sync else "province.jsonl")
 
     console.print(Panel.fit(
         "[bold]dossier-stream[/] — giám sát hồ sơ đất đai theo thời gian thực\n"
-        "1. generate two months of a synthetic province (1 office + 9 branches)\n"
+        "1. generate two months of a synthetic province (1 office + 9 branches)"
+        + (" as its one-stop systems sync it to the national portal\n" if sync else "\n") +
         "2. stream them through Kafka (embedded Tansu) → Faust → ClickHouse (chDB)\n"
         "3. show the task force's alerts as they fire, then the monthly report",
         title="demo"))
     t0 = time.perf_counter()
-    stats = generate(events, months=DEMO_MONTHS, seed=1, dossiers_per_month=DEMO_PER_MONTH, start=DEMO_START)
-    console.print(f"[green]✓[/] generated {stats.events:,} events for {stats.dossiers:,} dossiers → {events}")
+    stats = generate(events, months=DEMO_MONTHS, seed=1, dossiers_per_month=DEMO_PER_MONTH, start=DEMO_START,
+                     format="dvcqg" if sync else "events")
+    made = f"{stats.envelopes:,} sync envelopes" if sync else f"{stats.events:,} events"
+    console.print(f"[green]✓[/] generated {made} for {stats.dossiers:,} dossiers → {events}")
 
     shown: list[dict[str, Any]] = []
 
@@ -61,8 +66,11 @@ def run_demo(settings: Settings, workdir: Path) -> int:
             console.print(f"[yellow]🔔 {alert['kind']}[/] {alert['message']}")
 
     console.print("[bold]Streaming…[/] (alerts for the task force, in Vietnamese, as they fire)")
+    job = sync_file if sync else run_file
     with kafka_bootstrap(settings) as bootstrap, progress_bar() as progress:
-        summary = asyncio.run(run_file(settings, events, bootstrap=bootstrap, progress=progress, on_alert=on_alert))
+        summary = asyncio.run(job(settings, events, bootstrap=bootstrap, progress=progress, on_alert=on_alert))
+    if sync:
+        print_sync(summary.sync)
     print_summary(summary)
 
     month = _last_full_month(DEMO_START, DEMO_MONTHS)
@@ -84,6 +92,7 @@ def run_demo(settings: Settings, workdir: Path) -> int:
         f"  dossier-stream report --month {month} --format xlsx --out report.xlsx   the task force's report\n"
         "  dossier-stream generate --out year.jsonl --months 12                    a year of history\n"
         "  dossier-stream run --events year.jsonl                                   replay it\n"
+        "  dossier-stream demo --sync                                               the same from the portal's sync records\n"
         "  dossier-stream worker                                                    the live worker\n"
         "  docs/analytics.md — tables and ready SQL; README — production with docker-compose",
         title="what next"))

@@ -103,6 +103,22 @@ class Settings(BaseSettings):
         description="the report letter's TOML (issuing body, place, recipients, signer, remedy texts), laid over "
                     "the shipped stream_app/data/report.toml; unset: the shipped one",
     )
+    # --- the provincial systems' sync records (issue 21; docs/ingest.md) --------
+    units: Path | None = Field(
+        default=None,
+        description="unit directory CSV unit_code,name[,kind,district,aliases] (unset: the shipped units)",
+    )
+    sync_enabled: bool = Field(
+        default=False,
+        description="the worker converts sync envelopes: POST /sync on its web server and the dossier.sync topic",
+    )
+    sync_secret: SecretStr | None = Field(
+        default=None, description="shared secret a sync sender gives (X-Sync-Secret header or the envelope's session)"
+    )
+    sync_mapping: Path | None = Field(
+        default=None, description="TOML overriding the shipped sync status mapping (stream_app/data/dvcqg.toml)"
+    )
+    # --- end of the sync records' group -------------------------------------
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
@@ -124,6 +140,10 @@ class Settings(BaseSettings):
     @property
     def alerts_topic(self) -> str:
         return f"{self.topic_prefix}dossier.alerts"
+
+    @property
+    def sync_topic(self) -> str:
+        return f"{self.topic_prefix}dossier.sync"
 
     @property
     def allowed_lateness(self) -> timedelta:

@@ -20,6 +20,7 @@ ErrorCode = Literal[
     "unknown_dossier",
     "invalid_transition",
     "processing_error",
+    "unmapped_record",
 ]
 ERROR_CODES: tuple[ErrorCode, ...] = get_args(ErrorCode)
 # Decided by the parser (schemas.parse):
@@ -34,6 +35,12 @@ INVALID_TRANSITION: Final = "invalid_transition"  # impossible at its place in t
 # Decided by the processor: a valid event whose processing raised (a bug, an unforeseen
 # combination); its dossier's later events follow it until an operator rebuilds.
 PROCESSING_ERROR: Final = "processing_error"
+# Decided by the sync converter (`sync/`): a provincial system's sync record that is well
+# formed but says something the deployment's configuration cannot place (a status code
+# the mapping lacks, a unit name the directory lacks, a step without the time it needs).
+# Its own code because the fix is on our side (DOSSIER_UNITS, DOSSIER_SYNC_MAPPING), not
+# the sender's, which a `schema_error` would suggest.
+UNMAPPED_RECORD: Final = "unmapped_record"
 
 # -- alerts --------------------------------------------------------------------------
 AlertKind = Literal[

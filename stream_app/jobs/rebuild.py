@@ -180,7 +180,7 @@ def rebuild(
 def _fill(client: Any, db: str, new: str, settings: Settings, result: RebuildResult, total: int,
           now: Callable[[], datetime], on_progress: Callable[[int, int], None] | None) -> None:
     rules = load_rules(settings)
-    processor = Processor(rules, load_directory(rules), partitions=settings.partitions,
+    processor = Processor(rules, load_directory(rules, settings), partitions=settings.partitions,
                           lateness=settings.allowed_lateness, now=now, partitioner=partitioner(settings.partitions),
                           hot_limit=settings.hot_dossiers)
     states: dict[str, list[Any]] = {}

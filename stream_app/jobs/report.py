@@ -46,7 +46,7 @@ def run_report(settings: Settings, *, month: str, unit: str | None = None, fmt: 
         migrate(client, settings.database)
         rules = load_rules(settings)
         report = make_report(client, settings.database, first, unit, calendar=rules.calendar,
-                             directory=load_directory(rules), remedies=config.remedies,
+                             directory=load_directory(rules, settings), remedies=config.remedies,
                              charts=fmt == "docx" or charts is not None)
     finally:
         client.close()

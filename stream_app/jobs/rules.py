@@ -3,7 +3,7 @@
 The calendar (the shipped table of swapped days plus `DOSSIER_CALENDAR`), the
 office hours, the catalog (`DOSSIER_CATALOG`, else the shipped one), the
 supplement mode and the warning time make the domain's `Rules`; the catalog and
-the unit list make the `Directory` that messages, the page and the report name
+the unit directory (`DOSSIER_UNITS`) make the `Directory` that messages, the page and the report name
 things by.
 """
 
@@ -28,5 +28,6 @@ def load_rules(settings: Settings) -> Rules:
     )
 
 
-def load_directory(rules: Rules) -> Directory:
-    return Directory.load(rules.catalog)
+def load_directory(rules: Rules, settings: Settings | None = None) -> Directory:
+    """The catalog's names and the unit directory (`DOSSIER_UNITS`, else the shipped units)."""
+    return Directory.load(rules.catalog, settings.units if settings is not None else None)

@@ -7,8 +7,9 @@ and takes back every active dossier (open, or still owing an alert); the Faust
 app is built, and with it the Kafka publisher; the pipeline gets the processor,
 the store's batch writer, the publisher and the webhook notifier; the agent is
 registered on the app with the pipeline's `handle`; the live page, when enabled,
-reads the store through the pipeline's executor. Nothing is patched in after
-construction. `stop()` closes it all in reverse order, bounded in time.
+reads the store through the pipeline's executor; with `DOSSIER_SYNC_ENABLED`, the
+`dossier.sync` agent and `POST /sync` convert the portal's sync records through the
+same executor (`jobs.sync_live`). Nothing is patched in after construction. `stop()` closes it all in reverse order, bounded in time.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from stream_app.clock import Clock, utc_now
 from stream_app.core.pipeline import AlertCallback, Pipeline
 from stream_app.core.processor import Processor
 from stream_app.jobs.rules import load_directory, load_rules
+from stream_app.jobs.sync_live import LiveSync, make_converter
 from stream_app.kafka.admin import ensure_topics, wait_for_broker
 from stream_app.kafka.agent import register as register_agent
 from stream_app.kafka.app import build_app
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.kafka.producer import partitioner
 from stream_app.kafka.publisher import KafkaPublisher
+from stream_app.kafka.sync_topic import SYNC_PARTITIONS, register_sync_agent, send
 from stream_app.notify.webhooks import WebhookNotifier
 from stream_app.settings import Settings
 from stream_app.store.client import connect
@@ -38,6 +41,7 @@ from stream_app.store.outbox import Outbox
 from stream_app.store.restore import Restorer
 from stream_app.store.rows import TABLE_COLUMNS
 from stream_app.store.writer import BatchWriter, ClickHouseSink
+from stream_app.sync.endpoint import register_endpoint
 from stream_app.web.views import LiveData, register_views
 
 log = structlog.get_logger(__name__)
@@ -72,13 +76,19 @@ class Stack:
         on_alert: AlertCallback | None = None,
         labels: dict[tuple[int, int], str] | None = None,
     ) -> None:
-        self.settings = settings
         self.bootstrap = bootstrap
-        ensure_topics(bootstrap, settings)
+        # The live worker alone takes sync envelopes (run, sync --file and replay never serve POST /sync).
+        sync_live = live and settings.sync_enabled
+        if sync_live and settings.sync_secret is None:
+            raise ValueError("DOSSIER_SYNC_ENABLED needs DOSSIER_SYNC_SECRET: the secret a sync sender must give")
+        if settings.sync_enabled and not live:
+            settings = settings.model_copy(update={"sync_enabled": False})
+        self.settings = settings
+        ensure_topics(bootstrap, settings, {settings.sync_topic: SYNC_PARTITIONS} if sync_live else None)
         self.client = connect(settings.clickhouse.get_secret_value())
         migrate(self.client, settings.database)
         self.rules = load_rules(settings)
-        self.directory = load_directory(self.rules)
+        self.directory = load_directory(self.rules, settings)
         restorer = Restorer(self.client, settings.database)
         t0 = time.perf_counter()
         self.processor = Processor(
@@ -113,6 +123,22 @@ class Stack:
                 return await self.pipeline.call(fn, client, db, *args)
 
             register_views(self.app, LiveData(read, self.rules, self.directory))
+        # --- sync records (issue 21): the dossier.sync agent and POST /sync, by their own shared secret
+        self.sync: LiveSync | None = None
+        if sync_live and settings.sync_secret is not None:
+            converter, seen = make_converter(settings, self.client, self.directory)
+            app, events_topic = self.app, settings.events_topic
+
+            async def send_events(records: list[tuple[bytes, bytes]]) -> None:
+                await send(app, events_topic, records)
+
+            async def publish_envelopes(records: list[tuple[bytes, bytes]]) -> None:
+                await send(app, settings.sync_topic, records)
+
+            self.sync = LiveSync(converter, seen, self.pipeline, send_events, now=now)
+            register_sync_agent(self.app, settings, self.sync.handle)
+            register_endpoint(self.app, settings.sync_secret.get_secret_value().encode(), converter.ctx.mapping,
+                              publish_envelopes)
 
     async def start(self) -> None:
         await self.app.start()

@@ -98,8 +98,9 @@ async def watch_broker(bootstrap: str, *, give_up_s: float = 30.0, interval_s: f
         await asyncio.sleep(interval_s)
 
 
-def ensure_topics(bootstrap: str, settings: Settings) -> None:
-    """Create the product's topics (idempotent: an existing topic is fine).
+def ensure_topics(bootstrap: str, settings: Settings, also: dict[str, int] | None = None) -> None:
+    """Create the product's topics (idempotent: an existing topic is fine), and `also`
+    these, each with its own partition count (the sync topic has one).
 
     A broker that answers but cannot be talked to (wrong security protocol or SASL
     settings, not Kafka at all) is a `BrokerUnavailable` naming the settings to check.
@@ -122,18 +123,18 @@ def ensure_topics(bootstrap: str, settings: Settings) -> None:
         )
     try:
         existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(name, settings.partitions, 1)
-            for name in (settings.events_topic, settings.dlq_topic, settings.alerts_topic)
-            if name not in existing
-        ]
+        counts = {name: settings.partitions for name in (settings.events_topic, settings.dlq_topic,
+                                                          settings.alerts_topic)}
+        counts.update(also or {})
+        wanted = [NewTopic(name, n, 1) for name, n in counts.items() if name not in existing]
         for topic in wanted:
             try:
                 admin.create_topics([topic])
             except TopicAlreadyExistsError:
                 pass
         if wanted:
-            log.info("broker.topics.created", topics=[t.name for t in wanted], partitions=settings.partitions)
+            log.info("broker.topics.created", topics=[t.name for t in wanted],
+                     partitions=[t.num_partitions for t in wanted])
     finally:
         admin.close()
 

@@ -31,7 +31,7 @@ def build_app(settings: Settings, bootstrap: str) -> faust.App:
         consumer_auto_offset_reset="earliest",
         broker_max_poll_records=settings.batch_size,
         producer_linger_ms=5,
-        web_enabled=settings.web_enabled,
+        web_enabled=settings.web_enabled or settings.sync_enabled,  # POST /sync is served there too
         web_port=settings.web_port,
         web_bind=settings.web_bind,
         topic_allow_declare=True,

@@ -32,6 +32,7 @@ import orjson
 
 from stream_app.domain.calendar import TZ, WorkingCalendar
 from stream_app.domain.catalog import Catalog
+from stream_app.replay.dvcqg import SyncRenderer
 from stream_app.replay.province import (
     BRANCH,
     BRANCH_MIX,
@@ -419,10 +420,12 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 class _Feed:
     """Writes valid lines in time order through a bounded heap, with a real feed's noise:
-    exact duplicate lines and malformed lines (extra copies, so the ground truth holds)."""
+    exact duplicate lines and malformed lines (extra copies, so the ground truth holds).
+    Sync envelopes (`envelopes`) get their own noise: cut-off lines, and records of
+    dossiers nobody has with a status code no mapping knows."""
 
-    def __init__(self, sink: IO[bytes], rng: random.Random, stats: GenerateStats) -> None:
-        self.sink, self.rng, self.stats = sink, rng, stats
+    def __init__(self, sink: IO[bytes], rng: random.Random, stats: GenerateStats, envelopes: bool = False) -> None:
+        self.sink, self.rng, self.stats, self.envelopes = sink, rng, stats, envelopes
         self.heap: list[tuple[int, int, bytes]] = []
         self.seq = 0
         self.last_ms: int | None = None
@@ -439,6 +442,12 @@ class _Feed:
             ms, _, line = heapq.heappop(heap)
             self.last_ms = ms
             out.append(line)
+            if self.envelopes:
+                self.stats.envelopes += 1
+                if rng.random() < MALFORMED_SHARE:
+                    out.append(self._malformed_envelope(line))
+                    self.stats.malformed += 1
+                continue
             self.stats.events += 1
             if rng.random() < DUPLICATE_SHARE:
                 out.append(line)
@@ -450,6 +459,15 @@ class _Feed:
             self.sink.write(b"\n".join(out) + b"\n")
         if self.last_ms is not None:
             self.stats.last_event_at = _EPOCH + self.last_ms * _MS
+
+    def _malformed_envelope(self, line: bytes) -> bytes:
+        if self.rng.random() < 0.7:  # cut off in transit
+            return line[: self.rng.randrange(1, len(line) - 1)]
+        obj = orjson.loads(line)
+        code = f"000.00.00.H53-{self.rng.randrange(10**6):06d}-{self.rng.randrange(10**4):04d}"
+        return orjson.dumps({"madonvi": obj.get("madonvi"), "service": "DongBoHoSoMC", "isUpdating": "False",
+                             "data": [{"MaHoSo": code, "MaTTHC": "1.012711", "TrangThaiHoSo": "99",
+                                       "NgayTiepNhan": "20231002080000"}]})
 
     def _malformed(self, line: bytes) -> bytes:
         rng, kind = self.rng, self.rng.random()
@@ -520,6 +538,8 @@ def generate(
     start: date | None = None,
     progress: bool = False,
     lead_in: bool = True,
+    format: str = "events",
+    whole_seconds: bool | None = None,
 ) -> GenerateStats:
     """Write ``months`` months of the province's dossier events to ``out`` (JSON Lines,
     gzip if the name ends in .gz), time-sorted; return what was written and its truth.
@@ -530,7 +550,15 @@ def generate(
     already in process on ``start`` (received up to LEAD_IN before it), as an export of
     every dossier active in the period would. The same arguments always give the same
     bytes.
+
+    ``format="dvcqg"`` writes the same stories as the provincial systems' sync envelopes
+    (`replay.dvcqg`), quirks and fake personal fields included; their times have whole
+    seconds, as the sync format does, so the stories are cut to the second
+    (``whole_seconds``, which the events format takes too, for a like-for-like file).
     """
+    if format not in ("events", "dvcqg"):
+        raise ValueError(f"format must be events or dvcqg, got {format!r}")
+    whole_seconds = format == "dvcqg" if whole_seconds is None else whole_seconds
     if months < 1:
         raise ValueError(f"months must be at least 1, got {months}")
     per_month = DEFAULT_DOSSIERS_PER_MONTH if dossiers_per_month is None else dossiers_per_month
@@ -552,7 +580,8 @@ def generate(
         sink = stack.enter_context(_open(Path(out)))
         advance = stack.enter_context(_progress(progress, len(windows)))
         # A separate stream for the noise, so the stories do not depend on it.
-        feed = _Feed(sink, random.Random(f"{seed}:feed"), stats)
+        feed = _Feed(sink, random.Random(f"{seed}:feed"), stats, envelopes=format == "dvcqg")
+        renderer = SyncRenderer(random.Random(f"{seed}:dvcqg"), load_units(), catalog) if format == "dvcqg" else None
         for window in windows:
             # Nothing told from here on happens before the window opens.
             feed.flush_before(window.start)
@@ -560,14 +589,29 @@ def generate(
                 story = teller.tell(dossier_id, intake)
                 cut = min(end_at, intake.received_at + MAX_STORY)
                 kept = [e for e in story if e.at < cut]
+                if whole_seconds:
+                    kept = [_to_second(e) for e in kept]
                 if kept[0].at < start_at and any(
                     e.type in ("concluded", "withdrawn") and e.at < start_at for e in kept
                 ):
                     continue  # finished before the period: not part of it
                 judge(cal, catalog, kept, end_at, stats)
                 stats.dossiers += 1
+                if renderer is not None:
+                    for at, line in renderer.pushes(dossier_id, kept):
+                        feed.push(at, line)
+                    continue
                 for n, event in enumerate(kept, 1):
                     feed.push(event.at, _line(dossier_id, n, event))
             advance()
         feed.flush_before(None)
+    if renderer is not None:
+        stats.personal = renderer.personal
     return stats
+
+
+def _to_second(event: StoryEvent) -> StoryEvent:
+    """The event with its times cut to the second (the sync format has no milliseconds)."""
+    fields = {k: (_iso(datetime.fromisoformat(v).replace(microsecond=0)) if k.endswith("_at") and isinstance(v, str)
+                  else v) for k, v in event.fields.items()}
+    return event._replace(at=event.at.replace(microsecond=0), fields=fields)

@@ -74,6 +74,8 @@ class GenerateStats:
     events: int = 0  # valid event lines, each once
     duplicates: int = 0  # exact repeats of a valid line
     malformed: int = 0  # lines that are not valid events
+    envelopes: int = 0  # --format dvcqg: sync envelopes written, each once
+    personal: set[str] = field(default_factory=set)  # --format dvcqg: every fake personal value written
     last_event_at: datetime | None = None
     units: dict[str, UnitStats] = field(default_factory=dict)  # by receiving unit
     months: dict[date, UnitStats] = field(default_factory=dict)  # first day of the month

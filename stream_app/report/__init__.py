@@ -6,7 +6,8 @@ words as numbered sections (`sections`, over the shared phrases of `words` and
 the block model of `blocks`), proposes remedies from the administrator's
 templates (`remedies`, `letter`); `render` writes the report as a terminal
 table, Markdown, CSV or Excel, `word` as the administrative letter in Word
-(Decree 30/2020/NĐ-CP) with the pictures of `charts`. The job that opens the
+(Decree 30/2020/NĐ-CP) with the pictures of `charts`; `audit` and `audit_section` add
+the due-date audit of the provincial systems' promised dates. The job that opens the
 store, reads the configuration file and writes the files is `jobs.report`.
 May import: `store` (identifiers), `domain`; python-docx, matplotlib, openpyxl, rich.
 """

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from stream_app.report.dossiers import NamedDossiers, load_named
+from stream_app.report.audit import load_audit
 from stream_app.store.client import check_identifier
 
 COUNTS = (
@@ -133,6 +134,7 @@ class MonthData:
     # (month, unit, finished, finished_overdue) of the last months up to `month`, oldest first;
     # empty unless asked for (the charts).
     history: list[tuple[date, str, int, int]] = field(default_factory=list)
+    audit: Any = None  # report.audit.AuditData: the due-date audit (issue 21)
 
     @property
     def has_data(self) -> bool:
@@ -231,4 +233,5 @@ def load_month(client: Any, database: str, month: date, unit: str | None = None,
     mark = client.query(f"SELECT max(watermark) FROM {db}.stream_progress FINAL").result_rows
     watermark = mark[0][0] if mark and mark[0][0] and mark[0][0].year > 1970 else None
     return MonthData(month, prev, unit, watermark, units, total, total_before, list(procedures.values()),
-                     held_rows, still, named=load_named(client, database, month, prev, unit), history=history)
+                     held_rows, still, named=load_named(client, database, month, prev, unit), history=history,
+                     audit=load_audit(client, database, month, unit))

@@ -32,6 +32,7 @@ from stream_app.report.blocks import (
     Typed,
     vn_number,
 )
+from stream_app.report.audit_section import audit_section
 from stream_app.report.data import CAUSES, MonthData
 from stream_app.report.letter import Remedies
 from stream_app.report.remedies import remedies
@@ -309,6 +310,11 @@ def still_overdue(inputs: Inputs) -> Section:
 
 
 # The report's sections, in order: the one place where they are assembled.
+def due_date_audit(inputs: Inputs) -> Section:
+    """VI. The provincial system's promised dates against the legal due times (issue 21)."""
+    return audit_section(inputs.data.audit, inputs.directory)
+
+
 SECTIONS: tuple[Callable[[Inputs], Section | None], ...] = (
-    results, changes, units, procedures, remedy_section, still_overdue,
+    results, changes, units, procedures, remedy_section, due_date_audit, still_overdue,
 )

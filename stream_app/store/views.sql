@@ -308,3 +308,64 @@ FROM
 )
 ORDER BY month, unit
 SETTINGS join_use_nulls = 0;
+
+-- The due-date audit (issue 21, docs/ingest.md): the date the provincial system promised
+-- the citizen (NgayHenTra: the latest one its sync records sent, sync_dossiers.promised_at,
+-- else the received event's source_due_at) against the legal due time (dossier_state.due_at,
+-- by the working-day calendar; null while paused). `promise`: 'later' when the promised date
+-- is after the legal due date (on time on the portal, late by law), 'earlier', 'same', or
+-- 'unknown' (no promise, or no legal due time). `portal_classification` counts as the
+-- portal's statistics do (Decision 766 as built): by date, finished against NgayHenTra
+-- (withdrawn on time), '' without a promise, 'open' while open.
+CREATE OR REPLACE VIEW {db}.due_date_audit AS
+SELECT
+    dossier_id,
+    unit,
+    current_unit,
+    procedure_code,
+    received_at,
+    finished_at,
+    outcome,
+    due_at,
+    promised_at,
+    classification,
+    multiIf(promised_at IS NULL OR due_at IS NULL, 'unknown',
+            toDate(promised_at) > toDate(due_at), 'later',
+            toDate(promised_at) < toDate(due_at), 'earlier', 'same')           AS promise,
+    if(promised_at IS NULL OR due_at IS NULL, NULL,
+       dateDiff('day', toDate(due_at), toDate(promised_at)))                   AS promise_days,
+    multiIf(promised_at IS NULL, '',
+            finished_at IS NULL, 'open',
+            outcome = 'withdrawn', 'on_time',
+            toDate(finished_at) < toDate(promised_at), 'early',
+            toDate(finished_at) = toDate(promised_at), 'on_time', 'overdue')  AS portal_classification
+FROM
+(
+    SELECT
+        s.dossier_id                                   AS dossier_id,
+        toString(ifNull(s.receiving_unit, ''))         AS unit,
+        toString(ifNull(s.current_unit, ''))           AS current_unit,
+        ifNull(s.procedure_code, '')                   AS procedure_code,
+        assumeNotNull(s.received_at)                   AS received_at,
+        s.finished_at                                  AS finished_at,
+        toString(ifNull(s.outcome, ''))                AS outcome,
+        s.due_at                                       AS due_at,
+        if(p.promised_at IS NOT NULL, p.promised_at, r.source_due_at) AS promised_at,
+        toString(s.classification)                     AS classification
+    FROM
+    (
+        SELECT * FROM {db}.dossier_state FINAL WHERE received_at IS NOT NULL
+    ) AS s
+    LEFT JOIN
+    (
+        SELECT dossier_id, argMax(promised_at, version) AS promised_at FROM {db}.sync_dossiers GROUP BY dossier_id
+    ) AS p ON p.dossier_id = s.dossier_id
+    LEFT JOIN
+    (
+        SELECT dossier_id, any(source_due_at) AS source_due_at
+        FROM {db}.events
+        WHERE event_type = 'received'
+        GROUP BY dossier_id
+    ) AS r ON r.dossier_id = s.dossier_id
+    SETTINGS join_use_nulls = 1
+);

@@ -239,10 +239,10 @@ def test_the_detail_is_at_most_500_characters() -> None:
     assert len(dead(raw).error_detail) <= 500
 
 
-def test_the_contract_defines_eight_error_codes() -> None:
+def test_the_contract_defines_nine_error_codes() -> None:
     assert ERROR_CODES == ("invalid_json", "schema_error", "unknown_event_type",
                            "naive_timestamp", "key_mismatch", "unknown_dossier",
-                           "invalid_transition", "processing_error")
+                           "invalid_transition", "processing_error", "unmapped_record")
 
 
 # --- properties -----------------------------------------------------------------
