@@ -7,7 +7,8 @@ and takes back every active dossier (open, or still owing an alert); the Faust
 app is built, and with it the Kafka publisher; the pipeline gets the processor,
 the store's batch writer, the publisher and the webhook notifier; the agent is
 registered on the app with the pipeline's `handle`; the live page, when enabled,
-reads the store through the pipeline's executor. Nothing is patched in after
+reads the store through the pipeline's executor, behind the guard built first
+from the user file (it refuses to answer beyond loopback with nobody to sign in). Nothing is patched in after
 construction. `stop()` closes it all in reverse order, bounded in time.
 """
 
@@ -23,6 +24,7 @@ import structlog
 from stream_app.clock import Clock, utc_now
 from stream_app.core.pipeline import AlertCallback, Pipeline
 from stream_app.core.processor import Processor
+from stream_app.access.users import UserFile
 from stream_app.jobs.rules import load_directory, load_rules
 from stream_app.kafka.admin import ensure_topics, wait_for_broker
 from stream_app.kafka.agent import register as register_agent
@@ -38,6 +40,7 @@ from stream_app.store.outbox import Outbox
 from stream_app.store.restore import Restorer
 from stream_app.store.rows import TABLE_COLUMNS
 from stream_app.store.writer import BatchWriter, ClickHouseSink
+from stream_app.web.guard import Guard, build_guard, check_protected
 from stream_app.web.views import LiveData, register_views
 
 log = structlog.get_logger(__name__)
@@ -74,6 +77,12 @@ class Stack:
     ) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
+        # --- access (issue 18): checked before anything is opened ---------------
+        self.guard: Guard | None = None
+        if settings.web_enabled:
+            users = UserFile(settings.users)
+            check_protected(settings.web_bind, users, str(settings.users))
+            self.guard = build_guard(settings, users)
         ensure_topics(bootstrap, settings)
         self.client = connect(settings.clickhouse.get_secret_value())
         migrate(self.client, settings.database)
@@ -90,7 +99,8 @@ class Stack:
         self.processor.restore(restorer.dossiers(restorer.active_ids()))
         log.info("state.restored", dossiers=self.processor.stats["restored"],
                  duration_ms=round((time.perf_counter() - t0) * 1000))
-        self.app = build_app(settings, bootstrap)
+        self.app = build_app(settings, bootstrap,
+                             web_middlewares=[self.guard.middleware] if self.guard is not None else [])
         secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
         owned: Callable[[], list[int]] | None = None
         if live:
@@ -106,13 +116,13 @@ class Stack:
             owned=owned,
         )
         register_agent(self.app, settings, self.pipeline.handle)
-        if settings.web_enabled:
+        if self.guard is not None:
             client, db = self.client, settings.database
 
             async def read(fn: Callable[..., Any], *args: Any) -> Any:
                 return await self.pipeline.call(fn, client, db, *args)
 
-            register_views(self.app, LiveData(read, self.rules, self.directory))
+            register_views(self.app, LiveData(read, self.rules, self.directory), self.guard)
 
     async def start(self) -> None:
         await self.app.start()
