@@ -206,8 +206,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Client:
     """A browser-like client of the page: keeps its cookies, never follows a redirect."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, address: str | None = None) -> None:
         self.url = url
+        # Behind a trusted proxy (the worker trusts 127.0.0.1 when told to), the caller's address.
+        self.headers = {"X-Forwarded-For": address} if address else {}
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
         self.csrf: str | None = None
@@ -216,7 +218,7 @@ class Client:
                 headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
         """(status, headers, body)."""
         data = urllib.parse.urlencode(form).encode() if form is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers={**self.headers, **(headers or {})})
         if data is not None:
             req.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
@@ -241,8 +243,9 @@ class Client:
 
     def sign_in(self, name: str, password: str | None = None) -> tuple[int, Any, bytes]:
         """The sign-in form, as a browser sends it; on success keeps the session's CSRF token."""
+        password = USERS[name][1] if password is None else password
         answer = self.request("POST", "/login", {"csrf_token": self.form_token(), "username": name,
-                                                 "password": USERS[name][1] if password is None else password})
+                                                 "password": password})
         if answer[0] == 303:
             self.csrf = self.get_json("/api/me")["csrf_token"]
         return answer
@@ -307,9 +310,9 @@ class LiveWorker:
             time.sleep(0.2)
         raise TimeoutError("the live page did not come up")
 
-    def client(self, name: str | None = "totrinh") -> Client:
+    def client(self, name: str | None = "totrinh", address: str | None = None) -> Client:
         """A client of this worker's page, signed in as `name` (None: not signed in)."""
-        client = Client(self.url)
+        client = Client(self.url, address)
         return client.signed_in(name) if name is not None else client
 
     def produce(self, events: list[dict[str, Any]]) -> None:
