@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -67,9 +68,14 @@ class UserFile:
         self._signature: tuple[int, int, int] | None = None
         self._records: dict[str, dict[str, Any]] = {}
         self._bad_signature: tuple[int, int, int] | None = None
+        self._reading = threading.Lock()  # the page checks passwords in threads
 
     # --------------------------------------------------------------- reading
     def _current(self) -> dict[str, dict[str, Any]]:
+        with self._reading:
+            return self._reload_if_changed()
+
+    def _reload_if_changed(self) -> dict[str, dict[str, Any]]:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:

@@ -73,19 +73,29 @@ def register_signin(app: faust.App, guard: Guard, directory: Directory) -> None:
             name = str(form.get("username") or "").strip().lower()
             password = str(form.get("password") or "")
             address = guard.client_address(request)
-            wait = max(guard.per_user.wait_s(name), guard.per_address.wait_s(address))
-            if wait:
+
+            def locked() -> web.Response | None:
+                wait = max(guard.per_user.wait_s(name), guard.per_address.wait_s(address))
+                if not wait:
+                    return None
                 log.warning("auth.refused", reason="rate_limited", user=_shown(guard, name), address=address)
                 response = page(429, too_many(wait), name)
                 response.headers["Retry-After"] = str(math.ceil(wait))
                 return response
+
+            if (refused := locked()) is not None:
+                return refused
             if not name or not password or len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
                 return page(400, EMPTY, name[:MAX_NAME])
             async with checks:
+                # Again when its turn comes: attempts sent at once must not all pass the first look.
+                if (refused := locked()) is not None:
+                    return refused
                 verdict = await asyncio.to_thread(guard.accounts.verify, name, password)
+                if verdict.user is None:
+                    guard.per_user.fail(name)
+                    guard.per_address.fail(address)
             if verdict.user is None:
-                guard.per_user.fail(name)
-                guard.per_address.fail(address)
                 log.warning("auth.refused", reason=verdict.reason, user=_shown(guard, name), address=address)
                 return page(401, WRONG, name)
             guard.per_user.clear(name)

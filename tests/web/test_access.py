@@ -9,6 +9,8 @@ names its own caller address in X-Forwarded-For (documentation addresses, RFC 57
 from __future__ import annotations
 
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -49,6 +51,7 @@ def users(users_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the session's user file, plus a user for the lock-out: these tests change it."""
     path = Path(shutil.copy(users_file, tmp_path_factory.mktemp("web-access") / "users.json"))
     UserFile(path).add("bikhoa", Scope.of([B]), LOCKED_OUT)
+    UserFile(path).add("dongloat", Scope.of([B]), LOCKED_OUT)
     return path
 
 
@@ -128,6 +131,24 @@ def test_failed_sign_ins_are_rate_limited_per_user(worker: LiveWorker):
     assert status == 429 and int(headers["Retry-After"]) > 800
     assert "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút." in body.decode()
     assert Client(worker.url, "198.51.100.20").sign_in("tayninh")[0] == 303  # another user is not locked
+
+
+def test_guesses_sent_all_at_once_are_held_to_the_limit_too(worker: LiveWorker):
+    """Twelve wrong passwords for one user at the same moment: at most the limit, plus the one
+    check already running beside it, are tried; the others are refused unchecked."""
+    clients = [Client(worker.url, f"198.51.100.{100 + i}") for i in range(12)]
+    tokens = [c.form_token() for c in clients]
+    start = threading.Barrier(len(clients))
+
+    def guess(i: int) -> int:
+        start.wait()
+        return clients[i].request("POST", "/login", {"csrf_token": tokens[i], "username": "dongloat",
+                                                     "password": f"guess-{i:02d}-at-once"})[0]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = sorted(pool.map(guess, range(len(clients))))
+    assert PER_USER <= answers.count(401) <= PER_USER + 1
+    assert answers.count(429) == len(clients) - answers.count(401)
 
 
 def test_failed_sign_ins_are_rate_limited_per_address(worker: LiveWorker):

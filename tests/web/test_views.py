@@ -161,6 +161,12 @@ def test_dossier_search_by_part_of_the_code_lists_matches(client: Client):
     assert d == {"found": False, "code": "231124", "matches": [code_of_unit(A, 24), B2]}
 
 
+def test_the_search_puts_an_exact_code_first_and_says_so(client: Client):
+    assert client.get_json(f"/api/search?q={B2}") == {"q": B2, "exact": True, "matches": [B2]}
+    assert client.get_json("/api/search?q=231124") == {"q": "231124", "exact": False,
+                                                       "matches": [code_of_unit(A, 24), B2]}
+
+
 def test_dossier_search_needs_a_code(client: Client):
     status, headers, _ = client.get("/api/dossier?code=")
     assert (status, headers["Content-Type"]) == (400, "application/json; charset=utf-8")
