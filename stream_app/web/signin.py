@@ -55,7 +55,10 @@ def register_signin(app: faust.App, guard: Guard, directory: Directory) -> None:
     def page(status: int, message: str = "", username: str = "") -> web.Response:
         cookie, token = guard.codec.form_token()
         body = template.safe_substitute(message=html.escape(message), csrf_token=html.escape(token),
-                                        username=html.escape(username), kind="info" if status == 200 else "error")
+                                        username=html.escape(username), kind="info" if status == 200 else "error",
+                                        # The name kept after a refusal: the cursor goes to the password.
+                                        focus_name="" if username else "autofocus",
+                                        focus_password="autofocus" if username else "")
         response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
         guard.set_cookie(response, LOGIN_COOKIE, cookie, LOGIN_FORM_S)
         return response
