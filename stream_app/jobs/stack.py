@@ -40,7 +40,8 @@ from stream_app.store.outbox import Outbox
 from stream_app.store.restore import Restorer
 from stream_app.store.rows import TABLE_COLUMNS
 from stream_app.store.writer import BatchWriter, ClickHouseSink
-from stream_app.web.guard import Guard, build_guard, check_protected
+from stream_app.web.guard import Guard
+from stream_app.web.serving import build_guard, check_protected
 from stream_app.web.views import LiveData, register_views
 
 log = structlog.get_logger(__name__)

@@ -8,7 +8,8 @@ ClickHouse, so the page is right whichever worker holds which partition);
 (`static/`) is plain HTML, CSS and JavaScript with no outside resource, so it
 works offline. In front of it all, `guard` (the aiohttp middleware: sessions,
 CSRF, security headers) and `signin` (the sign-in page, sign-in and sign-out,
-`sessions`, `throttle`); every answer is cut to the signed-in user's scope.
+`sessions`, `throttle`); `serving` decides whether the page may be served and
+builds the guard from the settings. Every answer is cut to the signed-in user's scope.
 May import: `store` (identifiers), `domain`, `settings`; the user file only through
 the `guard.Accounts` port the job passes in; never a job or another adapter.
 """

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-import time
 from typing import Any, Awaitable, Callable, Iterable, Protocol
 from urllib.parse import urlsplit
 
@@ -34,7 +33,6 @@ import structlog
 from aiohttp import web
 
 from stream_app.domain.access import User
-from stream_app.settings import Settings
 from stream_app.web.sessions import LOGIN_COOKIE, SESSION_COOKIE, Session, SessionCodec
 from stream_app.web.throttle import Throttle
 
@@ -76,39 +74,6 @@ class Accounts(Protocol):
     def verify(self, name: str, password: str) -> Verdict: ...
     def by_token(self, token: str) -> User | None: ...
     def any_enabled(self) -> bool: ...
-
-
-class Unprotected(ValueError):
-    """The page would answer beyond this machine with nobody able to sign in."""
-
-
-def is_loopback(bind: str) -> bool:
-    if bind in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(bind).is_loopback
-    except ValueError:
-        return False
-
-
-def check_protected(bind: str, accounts: Accounts, users_path: str) -> None:
-    """Refuse to serve the page on a non-loopback address while no enabled user exists."""
-    if accounts.any_enabled():
-        return
-    if not is_loopback(bind):
-        raise Unprotected(
-            f"the live page would listen on {bind} (DOSSIER_WEB_BIND) and nobody can sign in: add the first user "
-            f"with `dossier-stream users add NAME --all` (user file {users_path}, DOSSIER_USERS), "
-            f"or serve it on 127.0.0.1")
-    log.warning("web.no_users", users=users_path, hint="dossier-stream users add NAME --all")
-
-
-def networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """Comma-separated addresses or networks (DOSSIER_WEB_TRUSTED_PROXIES)."""
-    try:
-        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in text.split(",") if p.strip())
-    except ValueError as exc:
-        raise ValueError(f"DOSSIER_WEB_TRUSTED_PROXIES: {exc}") from None
 
 
 class Guard:
@@ -267,21 +232,3 @@ class Guard:
 def json_response(value: Any, status: int) -> web.Response:
     return web.Response(body=orjson.dumps(value), status=status, content_type="application/json", charset="utf-8")
 
-
-def build_guard(settings: Settings, accounts: Accounts, *, machine_routes: Iterable[str] = ()) -> Guard:
-    """The guard the settings describe. Without DOSSIER_SESSION_SECRET the key is drawn at
-    random for this process: sessions then end when it stops, and each worker has its own."""
-    if settings.session_secret is None:
-        secret = secrets.token_urlsafe(32)
-        log.warning("web.session_secret_unset", effect="sessions end when this worker stops",
-                    variable=settings.env_var("session_secret"))
-    else:
-        secret = settings.session_secret.get_secret_value()
-    window_s = settings.login_window_min * 60
-    return Guard(
-        accounts, SessionCodec(secret, settings.session_hours * 3600, wall=time.time),
-        per_user=Throttle(settings.login_failures_per_user, window_s),
-        per_address=Throttle(settings.login_failures_per_address, window_s),
-        secure_cookies=settings.web_secure_cookies, trusted_proxies=networks(settings.web_trusted_proxies),
-        machine_routes=machine_routes,
-    )

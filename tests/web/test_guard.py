@@ -7,7 +7,8 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 
 from stream_app.domain.access import Scope, User
-from stream_app.web.guard import Guard, Unprotected, check_protected, is_loopback, networks
+from stream_app.web.guard import Guard
+from stream_app.web.serving import Unprotected, check_protected, is_loopback, networks
 from stream_app.web.sessions import SessionCodec
 from stream_app.web.throttle import Throttle
 
