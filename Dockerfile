@@ -2,6 +2,8 @@
 # Runs `dossier-stream worker` by default; any other subcommand works too
 # (`docker run --rm dossier-stream report --month 2023-11`). Configuration comes from
 # DOSSIER_* environment variables (docker-compose.yml sets the broker and ClickHouse).
+# /home/dossier/var (the user file of the live page) is the worker's own, mode 0700: a
+# volume mounted there starts with that owner.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,7 +16,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY stream_app ./stream_app
 RUN pip install . \
-    && useradd --create-home --uid 10001 dossier
+    && useradd --create-home --uid 10001 dossier \
+    && install -d -o dossier -m 0700 /home/dossier/var
 
 USER dossier
 WORKDIR /home/dossier

@@ -1,4 +1,4 @@
-"""The `dossier-stream` console script: run, sync, generate, demo, worker, report, replay, rebuild, export.
+"""The `dossier-stream` console script: run, sync, generate, demo, worker, report, replay, rebuild, export, users.
 
 Configuration comes from `DOSSIER_*` environment variables; every flag names
 its variable in `--help`. Settings are read once here and passed down;
@@ -251,7 +251,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output file (default for jsonl: stdout)")
     p.add_argument("--source-database", default=None, help="the database to read (default: --database)")
     _add_common(p)
+
+    # --- users of the live page (issue 18) ------------------------------------
+    p = sub.add_parser("users", help="who may sign in to the live page, and which units they see")
+    p.add_argument("--file", dest="users_file", type=Path, default=None, metavar="FILE",
+                   help="the user file [env: DOSSIER_USERS] (default var/users.json)")
+    users = p.add_subparsers(dest="action", required=True)
+    u = users.add_parser("add", help="a new user; the password is asked twice (or read from standard input)")
+    u.add_argument("name", help="user name: a-z 0-9 . _ -, e.g. lan.nguyen")
+    _add_scope(u)
+    users.add_parser("list", help="every user, their role, units and state")
+    for action, text in (("disable", "the user can no longer sign in; their sessions end"),
+                         ("enable", "a disabled user may sign in again"),
+                         ("passwd", "a new password (asked twice, or read from standard input); other sessions end")):
+        users.add_parser(action, help=text).add_argument("name")
+    u = users.add_parser("units", help="change which units a user sees")
+    u.add_argument("name")
+    _add_scope(u)
+    u = users.add_parser("token", help="a new token for scripts reading GET /api/… (shown once), or --revoke it")
+    u.add_argument("name")
+    u.add_argument("--revoke", action="store_true", help="remove the user's token")
     return parser
+
+
+def _add_scope(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--all", dest="all_units", action="store_true", help="the task force: every unit")
+    p.add_argument("--unit", dest="units", action="append", default=[], metavar="UNIT",
+                   help="a unit whose dossiers they see, by code or name (repeatable)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -510,8 +536,72 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"sync": cmd_sync, "run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker, "report": cmd_report,
-            "replay": cmd_replay, "rebuild": cmd_rebuild, "export": cmd_export}
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_app.access.passwords import PolicyError
+    from stream_app.access.users import UserError
+    from stream_app.jobs import users as job
+
+    if args.users_file is not None:
+        settings = settings.model_copy(update={"users": args.users_file})
+    users = job.user_file(settings)
+    try:
+        if args.action == "list":
+            rows = job.listing(users, job.directory(settings))
+            for r in rows:
+                print(f"{r.name}\t{r.role}\t{r.state}\ttoken: {r.token}\t{r.units}")
+            if not rows:
+                print(f"no users yet in {users.path}: add one with `dossier-stream users add NAME --all`")
+        elif args.action == "add":
+            names = job.directory(settings)
+            scope = job.scope_of(args.all_units, args.units, names)
+            user = users.add(args.name, scope, _new_password())
+            print(f"added {user.name} ({job.describe(scope, names)}) to {users.path}")
+        elif args.action == "units":
+            names = job.directory(settings)
+            scope = job.scope_of(args.all_units, args.units, names)
+            users.set_scope(args.name, scope)
+            print(f"{args.name} now sees {job.describe(scope, names)}")
+        elif args.action == "passwd":
+            if users.get(args.name) is None:
+                raise UserError(f"no user {args.name!r} in {users.path} (see `users list`)")
+            users.set_password(args.name, _new_password())
+            print(f"new password for {args.name}; their other sessions have ended")
+        elif args.action in ("disable", "enable"):
+            users.set_disabled(args.name, args.action == "disable")
+            print(f"{args.name} {args.action}d")
+        elif args.revoke:
+            users.revoke_token(args.name)
+            print(f"{args.name} has no token any more")
+        else:
+            print(users.issue_token(args.name))
+            print(f"the token of {args.name} (shown only now): send it as `Authorization: Bearer …` "
+                  "on GET /api/…", file=sys.stderr)
+    except (UserError, PolicyError, OSError) as exc:
+        print(f"dossier-stream users {args.action}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _new_password() -> str:
+    """From the terminal, asked twice without echo; else the first line of standard input."""
+    import getpass
+
+    from stream_app.access.users import UserError
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password (12 characters or more): ")
+        if getpass.getpass("The same password again: ") != first:
+            raise UserError("the two passwords differ; nothing changed")
+        return first
+    line = sys.stdin.readline()
+    if not line:
+        raise UserError("no password on standard input (give one line, or run it in a terminal to be asked)")
+    return line.rstrip("\r\n")
+
+
+COMMANDS = {"sync": cmd_sync, "run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker,
+            "report": cmd_report, "replay": cmd_replay, "rebuild": cmd_rebuild, "export": cmd_export,
+            "users": cmd_users}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -119,6 +119,27 @@ class Settings(BaseSettings):
         default=None, description="TOML overriding the shipped sync status mapping (stream_app/data/dvcqg.toml)"
     )
     # --- end of the sync records' group -------------------------------------
+    # --- access to the live page (issue 18, docs/security.md) ------------
+    users: Path = Field(
+        default=Path("var/users.json"),
+        description="the user file of the live page, written by `dossier-stream users`, read by the worker",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="key that signs session cookies, 32+ characters, the same for every worker; unset: a random "
+                    "key per worker process (sessions end when it stops)",
+    )
+    session_hours: float = Field(default=10.0, gt=0, description="how long a sign-in lasts (hours)")
+    web_secure_cookies: bool = Field(
+        default=False, description="mark cookies Secure: set when the page is reached over HTTPS (the TLS proxy)",
+    )
+    web_trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client",
+    )
+    login_failures_per_user: int = Field(default=5, ge=1, description="failed sign-ins of one user name per window")
+    login_failures_per_address: int = Field(default=20, ge=1, description="failed sign-ins from one address per window")
+    login_window_min: float = Field(default=15.0, gt=0, description="the window of those limits (minutes)")
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"

@@ -7,9 +7,11 @@ and takes back every active dossier (open, or still owing an alert); the Faust
 app is built, and with it the Kafka publisher; the pipeline gets the processor,
 the store's batch writer, the publisher and the webhook notifier; the agent is
 registered on the app with the pipeline's `handle`; the live page, when enabled,
-reads the store through the pipeline's executor; with `DOSSIER_SYNC_ENABLED`, the
-`dossier.sync` agent and `POST /sync` convert the portal's sync records through the
-same executor (`jobs.sync_live`). Nothing is patched in after construction. `stop()` closes it all in reverse order, bounded in time.
+reads the store through the pipeline's executor, behind the guard built first
+from the user file (it refuses to answer beyond loopback with nobody to sign in); with
+`DOSSIER_SYNC_ENABLED`, the `dossier.sync` agent and `POST /sync` convert the portal's
+sync records through the same executor (`jobs.sync_live`). Nothing is patched in after
+construction. `stop()` closes it all in reverse order, bounded in time.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import structlog
 from stream_app.clock import Clock, utc_now
 from stream_app.core.pipeline import AlertCallback, Pipeline
 from stream_app.core.processor import Processor
+from stream_app.access.users import UserFile
 from stream_app.jobs.rules import load_directory, load_rules
 from stream_app.jobs.sync_live import LiveSync, make_converter
 from stream_app.kafka.admin import ensure_topics, wait_for_broker
@@ -42,6 +45,8 @@ from stream_app.store.restore import Restorer
 from stream_app.store.rows import TABLE_COLUMNS
 from stream_app.store.writer import BatchWriter, ClickHouseSink
 from stream_app.sync.endpoint import register_endpoint
+from stream_app.web.guard import Guard
+from stream_app.web.serving import build_guard, check_protected
 from stream_app.web.views import LiveData, register_views
 
 log = structlog.get_logger(__name__)
@@ -84,6 +89,12 @@ class Stack:
         if settings.sync_enabled and not live:
             settings = settings.model_copy(update={"sync_enabled": False})
         self.settings = settings
+        # --- access (issue 18): checked before anything is opened ---------------
+        self.guard: Guard | None = None
+        if settings.web_enabled:
+            users = UserFile(settings.users)
+            check_protected(settings.web_bind, users, str(settings.users))
+            self.guard = build_guard(settings, users, machine_routes=("/sync",) if sync_live else ())
         ensure_topics(bootstrap, settings, {settings.sync_topic: SYNC_PARTITIONS} if sync_live else None)
         self.client = connect(settings.clickhouse.get_secret_value())
         migrate(self.client, settings.database)
@@ -100,7 +111,8 @@ class Stack:
         self.processor.restore(restorer.dossiers(restorer.active_ids()))
         log.info("state.restored", dossiers=self.processor.stats["restored"],
                  duration_ms=round((time.perf_counter() - t0) * 1000))
-        self.app = build_app(settings, bootstrap)
+        self.app = build_app(settings, bootstrap,
+                             web_middlewares=[self.guard.middleware] if self.guard is not None else [])
         secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
         owned: Callable[[], list[int]] | None = None
         if live:
@@ -116,13 +128,13 @@ class Stack:
             owned=owned,
         )
         register_agent(self.app, settings, self.pipeline.handle)
-        if settings.web_enabled:
+        if self.guard is not None:
             client, db = self.client, settings.database
 
             async def read(fn: Callable[..., Any], *args: Any) -> Any:
                 return await self.pipeline.call(fn, client, db, *args)
 
-            register_views(self.app, LiveData(read, self.rules, self.directory))
+            register_views(self.app, LiveData(read, self.rules, self.directory), self.guard)
         # --- sync records (issue 21): the dossier.sync agent and POST /sync, by their own shared secret
         self.sync: LiveSync | None = None
         if sync_live and settings.sync_secret is not None:

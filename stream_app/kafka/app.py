@@ -8,6 +8,8 @@ idempotent (deterministic ids, ReplacingMergeTree), which holds on any broker.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import faust
 
 from stream_app.kafka.transport import SCHEME
@@ -16,7 +18,7 @@ from stream_app.kafka.security import faust_credentials
 from stream_app.settings import Settings
 
 
-def build_app(settings: Settings, bootstrap: str) -> faust.App:
+def build_app(settings: Settings, bootstrap: str, *, web_middlewares: Sequence[Any] = ()) -> faust.App:
     register_transport()
     credentials = faust_credentials(settings)
     kwargs = {} if credentials is None else {"broker_credentials": credentials}
@@ -34,6 +36,11 @@ def build_app(settings: Settings, bootstrap: str) -> faust.App:
         web_enabled=settings.web_enabled or settings.sync_enabled,  # POST /sync is served there too
         web_port=settings.web_port,
         web_bind=settings.web_bind,
+        web_application_options={"middlewares": list(web_middlewares)},
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
         topic_allow_declare=True,
         topic_disable_leader=True,
         processing_guarantee="at_least_once",

@@ -134,9 +134,8 @@ def changes(inputs: Inputs) -> Section:
             now["finished_overdue"] - before["finished_overdue"] if known else None]],
         note=None if known else f"Tháng trước: {NO_PREVIOUS}."))
     if now["finished_overdue"] or (known and before["finished_overdue"]):
-        series = [Series(f"Tháng {month_label(data.month)}", [float(now[c]) for c in CAUSES], emphasis=True)]
-        if known:
-            series.insert(0, Series(f"Tháng {month_label(data.previous)}", [float(before[c]) for c in CAUSES]))
+        earlier = [Series(f"Tháng {month_label(data.previous)}", [float(before[c]) for c in CAUSES])] if known else []
+        series = [*earlier, Series(f"Tháng {month_label(data.month)}", [float(now[c]) for c in CAUSES], emphasis=True)]
         blocks.append(Chart("nguyen-nhan-qua-han", f"Nguyên nhân hồ sơ giải quyết quá hạn tháng {month_label(data.month)}",
                             "bars", [CAUSE_LABELS[c] for c in CAUSES], series,
                             caption="Số hồ sơ giải quyết quá hạn trong tháng theo nguyên nhân."))

@@ -24,17 +24,25 @@ B = 002.22.31.H53
 C = 003.22.31.H53
   C1 a dossier written to the store by another worker (a state row this process never
      loads: `active` is false), open and overdue.
+
+The page's users (`USERS`): the task force (`totrinh`, every unit), the branch A
+(`tayninh`), the provincial OFFICE (`vanphong`: it sees B2, which B sent there) and a
+user of both B and C (`hoathanh`). `Client` is a browser-like HTTP client that keeps
+cookies and signs in through the form.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
+import re
 import shutil
 import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +52,8 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
+from stream_app.access.users import UserFile
+from stream_app.domain.access import Scope
 from stream_app.jobs.run import run_file
 from stream_app.jobs.stack import kafka_bootstrap
 from stream_app.jobs.worker import run_worker
@@ -64,6 +74,23 @@ def code(unit: str, n: int) -> str:
 A1, A2, A3, A4, A5, A6, A7 = (code(A, n) for n in (24, 20, 29, 13, 22, 21, 14))
 B1, B2, B3, B4 = (code(B, n) for n in (16, 24, 13, 27))
 C1 = code(C, 1)
+
+# name -> (units or None for every unit, password)
+USERS: dict[str, tuple[tuple[str, ...] | None, str]] = {
+    "totrinh": (None, "to-cong-tac-dat-dai-2023"),
+    "tayninh": ((A,), "chi-nhanh-tay-ninh-2023"),
+    "vanphong": ((OFFICE,), "van-phong-dang-ky-2023"),
+    "hoathanh": ((B, C), "hoa-thanh-trang-bang-23"),
+}
+SESSION_SECRET = "a-test-key-that-is-long-enough-for-sessions"
+
+
+def write_users(path: Path) -> Path:
+    users = UserFile(path)
+    for name, (units, password) in USERS.items():
+        users.add(name, Scope.everything() if units is None else Scope.of(units), password)
+    return path
+
 
 # dossier -> (event_type, local time "DD HH:MM" in November 2023, unit, own fields)
 STORY: list[tuple[str, str, str, str, dict[str, Any]]] = [
@@ -135,6 +162,12 @@ def _other_worker_row(store: Path) -> None:
 
 
 @pytest.fixture(scope="session")
+def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The user file of `USERS` (argon2 takes ~0.2 s a user: written once per session)."""
+    return write_users(tmp_path_factory.mktemp("web-users") / "users.json")
+
+
+@pytest.fixture(scope="session")
 def crafted_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The crafted file replayed up to AS_OF into a store, plus another worker's row."""
     root = tmp_path_factory.mktemp("web-crafted")
@@ -160,18 +193,67 @@ def free_port() -> int:
 
 
 def get(url: str) -> tuple[int, str, bytes]:
-    """(status, content type, body) of a GET."""
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            return r.status, r.headers.get("Content-Type", ""), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", ""), e.read()
+    """(status, content type, body) of a GET with no session."""
+    status, headers, body = Client("").request("GET", url)
+    return status, headers.get("Content-Type", ""), body
 
 
-def get_json(url: str) -> Any:
-    status, _, body = get(url)
-    assert status == 200, body
-    return orjson.loads(body)
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a test sees the 303 and its Location itself
+
+
+class Client:
+    """A browser-like client of the page: keeps its cookies, never follows a redirect."""
+
+    def __init__(self, url: str, address: str | None = None) -> None:
+        self.url = url
+        # Behind a trusted proxy (the worker trusts 127.0.0.1 when told to), the caller's address.
+        self.headers = {"X-Forwarded-For": address} if address else {}
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+        self.csrf: str | None = None
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+        """(status, headers, body)."""
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers={**self.headers, **(headers or {})})
+        if data is not None:
+            req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def get(self, path: str) -> tuple[int, Any, bytes]:
+        return self.request("GET", path)
+
+    def get_json(self, path: str, status: int = 200) -> Any:
+        got, _, body = self.get(path)
+        assert got == status, body
+        return orjson.loads(body)
+
+    def form_token(self) -> str:
+        """GET /login (which sets the form's cookie) and read its hidden CSRF field."""
+        status, _, body = self.get("/login")
+        assert status == 200, body
+        return re.search(rb'name="csrf_token" value="([^"]+)"', body).group(1).decode()
+
+    def sign_in(self, name: str, password: str | None = None) -> tuple[int, Any, bytes]:
+        """The sign-in form, as a browser sends it; on success keeps the session's CSRF token."""
+        password = USERS[name][1] if password is None else password
+        answer = self.request("POST", "/login", {"csrf_token": self.form_token(), "username": name,
+                                                 "password": password})
+        if answer[0] == 303:
+            self.csrf = self.get_json("/api/me")["csrf_token"]
+        return answer
+
+    def signed_in(self, name: str) -> "Client":
+        status, _, body = self.sign_in(name)
+        assert status == 303, body
+        return self
 
 
 def query(store: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -186,13 +268,18 @@ def query(store: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 class LiveWorker:
     """`run_worker` (the page on, unless `web` is false) in a thread with its own event loop, clock pinned."""
 
-    def __init__(self, store: Path, bootstrap: str, now: datetime = AS_OF, web: bool = True) -> None:
+    def __init__(self, store: Path, bootstrap: str, now: datetime = AS_OF, web: bool = True,
+                 users: Path | None = None, **settings: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.bootstrap = bootstrap
         self.web = web
+        if users is None and web:
+            users = write_users(store.parent / f"users-{self.port}.json")
         self.settings = Settings(clickhouse=f"chdb://{store}", web_enabled=web, web_port=self.port,
-                                 tick_s=0.2, batch_size=50)
+                                 tick_s=0.2, batch_size=50, users=users or store.parent / "no-users.json",
+                                 session_secret=SESSION_SECRET,
+                                 **settings)
         self.now = now
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -218,10 +305,15 @@ class LiveWorker:
             if self._error is not None or not self._thread.is_alive():
                 raise RuntimeError(f"worker died: {self._error!r}")
             with contextlib.suppress(OSError):
-                if get(self.url + "/api/live")[0] == 200:
+                if get(self.url + "/login")[0] == 200:
                     return self
             time.sleep(0.2)
         raise TimeoutError("the live page did not come up")
+
+    def client(self, name: str | None = "totrinh", address: str | None = None) -> Client:
+        """A client of this worker's page, signed in as `name` (None: not signed in)."""
+        client = Client(self.url, address)
+        return client.signed_in(name) if name is not None else client
 
     def produce(self, events: list[dict[str, Any]]) -> None:
         p = KafkaProducer(bootstrap_servers=self.bootstrap)
@@ -239,9 +331,9 @@ class LiveWorker:
 
 
 @contextlib.contextmanager
-def live_worker(store: Path) -> Iterator[LiveWorker]:
+def live_worker(store: Path, users: Path | None = None, **settings: Any) -> Iterator[LiveWorker]:
     with EmbeddedBroker() as broker:
-        worker = LiveWorker(store, broker.bootstrap).start()
+        worker = LiveWorker(store, broker.bootstrap, users=users, **settings).start()
         try:
             yield worker
         finally:

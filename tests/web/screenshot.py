@@ -16,7 +16,7 @@ from pathlib import Path
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.store.client import connect
 from tests.web.conftest import LiveWorker
-from tests.web.test_browser import LAUNCH_ARGS
+from tests.web.browser import LAUNCH_ARGS, sign_in
 
 
 def main(store: Path, out: Path, dossier: str | None = None) -> None:
@@ -33,7 +33,7 @@ def main(store: Path, out: Path, dossier: str | None = None) -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
-                page.goto(worker.url + "/")
+                sign_in(page, worker.url, "totrinh")
                 page.wait_for_selector("#units tbody tr[data-unit]")
                 page.wait_for_selector("#chart .unit-chart")
                 if dossier:

@@ -1,22 +1,19 @@
-"""The live page in a real headless Chromium (Debian's, driven by Playwright), against a
-real worker serving the crafted store (see conftest): no console error, the numbers
-of ClickHouse, a new event without a reload, the dossier search, the chart.
-
-Chromium comes from Debian's `chromium` package, installed here with apt-get when it
-is missing (Playwright's own browser download cannot work offline); the test skips,
-saying why, only when that install fails.
+"""The live page in a real headless Chromium (Debian's, driven by Playwright, see
+`browser`), against a real worker serving the crafted store (see conftest), signed in
+as the task force: no console error nor CSP violation, the numbers of ClickHouse, a
+new event without a reload, the dossier search, the chart, Vietnam time in a browser
+elsewhere.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from tests.web.browser import Console, browser, chromium, csp_violations, new_page, sign_in  # noqa: F401
 from tests.web.conftest import (
     A2,
     B2,
@@ -34,37 +31,8 @@ from tests.web.conftest import (
 # Installing chromium with apt-get, when needed, happens in the first test's set-up.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 METRICS = ["open", "due_soon", "overdue", "open_after_completion", "tax_overdue"]
 NEW = f"{A}-231130-0001"
-
-
-def _install_chromium() -> str | None:
-    """apt-get the Debian package; None when done, else why it failed."""
-    if shutil.which("apt-get") is None:
-        return "no apt-get on this machine"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        try:
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(cmd)}: {exc}"
-        if done.returncode != 0:
-            return f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()[-300:]}"
-    return None
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        why = _install_chromium()
-        if not CHROMIUM.exists():
-            pytest.skip(f"Debian's chromium could not be installed: {why}")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -73,47 +41,19 @@ def store(crafted_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
-def worker(store: Path) -> Iterator[LiveWorker]:
-    with live_worker(store) as w:
+def worker(store: Path, users_file: Path) -> Iterator[LiveWorker]:
+    with live_worker(store, users_file) as w:
         yield w
-
-
-class Console:
-    """Every console error and uncaught exception of the page."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def on_message(self, msg: Any) -> None:
-        if msg.type == "error":
-            self.errors.append(f"console: {msg.text}")
-
-    def on_error(self, exc: Any) -> None:
-        self.errors.append(f"page error: {exc}")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the test extras install playwright")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
 def page(browser: Any, worker: LiveWorker) -> Iterator[tuple[Any, Console]]:
-    console = Console()
-    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
-    pg.on("console", console.on_message)
-    pg.on("pageerror", console.on_error)
-    pg.goto(worker.url + "/")
+    pg, console = new_page(browser)
+    sign_in(pg, worker.url, "totrinh")
     pg.wait_for_selector(f'#units td[data-unit="{A}"][data-metric="open"]')
     pg.wait_for_selector("#chart .unit-chart")
     yield pg, console
-    pg.close()
+    pg.context.close()
 
 
 def cell(pg: Any, unit: str, metric: str) -> str:
@@ -126,6 +66,29 @@ def test_the_page_loads_with_no_console_error(page: tuple[Any, Console]):
     assert pg.inner_text("#as-of") == "18:00 30/11/2023"
     assert "Cảnh báo mới nhất" in pg.inner_text("main")
     assert console.errors == []
+    assert csp_violations(pg) == []
+
+
+def test_every_time_is_vietnam_time_in_a_browser_elsewhere(browser: Any, worker: LiveWorker):
+    """In New York (UTC-05:00 in November), the page still shows Asia/Ho_Chi_Minh times,
+    the "lần cuối" clock included (the browser's clock pinned at 11:00:05 UTC = 18:00:05 +07)."""
+    pg, console = new_page(browser, timezone_id="America/New_York")
+    pg.clock.set_fixed_time(datetime.fromisoformat("2023-11-30T11:00:05+00:00"))
+    sign_in(pg, worker.url, "totrinh")
+    pg.wait_for_selector("#alerts li[data-alert-id]")
+    # Functions, not expressions: Playwright evals an expression, which the page's CSP forbids.
+    pg.wait_for_function("() => document.getElementById('status').textContent.includes('lần cuối')")
+    assert pg.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
+    assert pg.inner_text("#status") == "Tự cập nhật mỗi 2 giây · lần cuối 18:00:05"
+    assert pg.inner_text("#as-of") == "18:00 30/11/2023"
+    assert "10:00 30/11/2023" in pg.locator("#alerts li[data-alert-id]").first.inner_text()
+    pg.fill("#search-input", B2)
+    pg.click("#search-button")
+    pg.wait_for_selector("#dossier-events li")
+    assert pg.locator("#dossier-events time").all_inner_texts() == ["10:00 24/11/2023", "09:00 27/11/2023"]
+    assert pg.inner_text("#dossier-due") == "10:00 01/12/2023"
+    assert console.errors == [] and csp_violations(pg) == []
+    pg.context.close()
 
 
 def test_its_numbers_are_those_of_clickhouse(page: tuple[Any, Console], store: Path):
@@ -207,7 +170,7 @@ def test_a_new_event_shows_up_without_a_reload(page: tuple[Any, Console], worker
          "occurred_at": "2023-11-30T17:45:00+07:00", "agency_code": A, "new_due_at": "2023-12-05T17:00:00+07:00"},
     ])
     pg.wait_for_function(
-        f"""document.querySelector('#units td[data-unit="{A}"][data-metric="open"]').innerText.trim() === "6" """,
+        f"""() => document.querySelector('#units td[data-unit="{A}"][data-metric="open"]').innerText.trim() === "6" """,
         timeout=30_000)
     pg.wait_for_selector("#alerts li.fresh[data-kind=late_extension]", timeout=30_000)
     assert pg.evaluate("window.__sameDocument") is True

@@ -12,13 +12,13 @@ import pytest
 
 from stream_app.kafka.broker import EmbeddedBroker
 from tests.integration.helpers import assigned, recorded_stacks, until
-from tests.web.conftest import C, LiveWorker, copy_store, get_json
+from tests.web.conftest import C, Client, LiveWorker, copy_store
 
 pytestmark = pytest.mark.integration
 
 
-def units(worker: LiveWorker) -> dict[str, dict[str, int]]:
-    return {u["unit"]: u for u in get_json(worker.url + "/api/live")["units"]}
+def units(client: Client) -> dict[str, dict[str, int]]:
+    return {u["unit"]: u for u in client.get_json("/api/live")["units"]}
 
 
 def test_with_two_workers_the_page_shows_what_both_wrote(
@@ -39,10 +39,11 @@ def test_with_two_workers_the_page_shows_what_both_wrote(
             serving.produce([
                 {"event_id": f"{d}:1", "event_type": "received", "dossier_id": d, "occurred_at": "2023-11-30T17:00:00+07:00",
                  "agency_code": C, "procedure_code": "1.012713"} for d in new])
-            until(lambda: units(serving).get(C, {}).get("open") == 1 + len(new))
+            client = serving.client()
+            until(lambda: units(client).get(C, {}).get("open") == 1 + len(new))
             assert held_by_other.isdisjoint(web_stack.processor.dossier_ids())
             assert held_by_other <= other_stack.processor.dossier_ids()
-            found = get_json(serving.url + f"/api/dossier?code={min(held_by_other)}")
+            found = client.get_json(f"/api/dossier?code={min(held_by_other)}")
             assert found["found"] and found["events"][0]["type"] == "received"
         finally:
             other.close()

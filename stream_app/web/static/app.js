@@ -1,6 +1,8 @@
 // The live page: polls /api/live every 2 s, draws the 60-day chart, looks dossiers up.
 // Plain DOM, no library and no outside resource. Text always goes in through
 // textContent, never innerHTML, so nothing read from the store can inject markup.
+// Loaded from /static/app.js only: the Content-Security-Policy allows no inline script.
+// A signed-out session (401) goes back to the sign-in page.
 "use strict";
 
 const POLL_MS = 2000;
@@ -39,11 +41,28 @@ function svg(tag, attrs, ...children) {
   return el(tag, Object.assign({ svg: true }, attrs), ...children);
 }
 
-// Times arrive as ISO strings in Asia/Ho_Chi_Minh (+07:00): shown as they are,
-// whatever the browser's own time zone.
+// Every time on the page is Vietnam time (Asia/Ho_Chi_Minh), whatever the browser's
+// own time zone: the instants from the API and the clock of "lần cuối" alike.
+const VN_PARTS = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Asia/Ho_Chi_Minh", hourCycle: "h23",
+  year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+});
+
+function vnParts(date) {
+  const parts = {};
+  for (const p of VN_PARTS.formatToParts(date)) parts[p.type] = p.value;
+  return parts;
+}
+
 function fmtTime(iso) {
   if (!iso) return "—";
-  return `${iso.slice(11, 16)} ${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
+  const p = vnParts(new Date(iso));
+  return `${p.hour}:${p.minute} ${p.day}/${p.month}/${p.year}`;
+}
+
+function fmtClock(date) {
+  const p = vnParts(date);
+  return `${p.hour}:${p.minute}:${p.second}`;
 }
 
 function fmtDay(iso) {
@@ -62,10 +81,15 @@ function fmtPct(x) {
   return x === null || x === undefined ? "—" : `${fmtDec(x * 100, 1)}%`;
 }
 
-async function getJSON(url) {
-  const response = await fetch(url, { cache: "no-store" });
+// `alsoOk`: statuses whose body is an answer too (404 for a dossier not found).
+async function getJSON(url, alsoOk) {
+  const response = await fetch(url, { cache: "no-store", credentials: "same-origin" });
+  if (response.status === 401) {
+    location.assign("/login");
+    throw new Error("phiên đăng nhập đã hết hạn");
+  }
   const body = await response.json();
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  if (!response.ok && !(alsoOk || []).includes(response.status)) throw new Error(body.error || `HTTP ${response.status}`);
   return body;
 }
 
@@ -130,7 +154,7 @@ async function poll() {
     document.getElementById("as-of").textContent = fmtTime(data.as_of);
     renderUnits(data);
     renderAlerts(data.alerts);
-    setStatus(`Tự cập nhật mỗi 2 giây · lần cuối ${new Date().toLocaleTimeString("vi-VN")}`, true);
+    setStatus(`Tự cập nhật mỗi 2 giây · lần cuối ${fmtClock(new Date())}`, true);
   } catch (err) {
     setStatus(`Mất kết nối với máy chủ (${err.message}); đang thử lại…`, false);
   } finally {
@@ -271,7 +295,11 @@ async function lookUp(code) {
   document.getElementById("dossier-title").textContent = `Đang tra cứu ${code}…`;
   document.getElementById("dossier-body").replaceChildren();
   try {
-    const d = await getJSON(`/api/dossier?code=${encodeURIComponent(code)}`);
+    // Search first: a code that is no visible dossier lists its near matches, without a 404.
+    const found = await getJSON(`/api/search?q=${encodeURIComponent(code)}`);
+    const d = found.exact
+      ? await getJSON(`/api/dossier?code=${encodeURIComponent(code)}`, [404])
+      : { found: false, code, matches: found.matches };
     if (d.found) renderDossier(d); else renderMatches(d);
     history.replaceState(null, "", `#ho-so=${encodeURIComponent(code)}`);
   } catch (err) {
@@ -304,6 +332,20 @@ async function showList(unit, metric) {
   panel.scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
+// ---------------------------------------------------------------- who is here
+async function whoAmI() {
+  try {
+    const me = await getJSON("/api/me");
+    document.getElementById("user-name").textContent = me.user;
+    document.getElementById("user-scope").textContent = me.all_units
+      ? "Toàn tỉnh" : me.units.map((u) => u.name).join(", ");
+    document.getElementById("signout-token").value = me.csrf_token || "";
+    document.getElementById("user").hidden = false;
+  } catch (err) {
+    setStatus(`Không đọc được thông tin đăng nhập (${err.message})`, false);
+  }
+}
+
 // ------------------------------------------------------------------------ start
 document.getElementById("search").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -318,6 +360,7 @@ document.getElementById("list-close").addEventListener("click", () => {
   document.getElementById("list").hidden = true;
 });
 
+whoAmI();
 poll();
 loadChart();
 const linked = location.hash.match(/^#ho-so=(.+)$/);
