@@ -1,18 +1,37 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both create or reuse .venv.
+# `make demo` installs what the product runs on; `make test` adds the test tools. Both pin
+# every package to the versions the tests have seen (constraints.txt; `make lock` renews it).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
+TESTS := $(VENV)/.tests
 
-.PHONY: install demo demo-sync test test-slow test-all bench schema clean report-sample
+.PHONY: install install-test lock demo demo-sync test test-slow test-all bench schema clean report-sample
 
-install: $(STAMP)
+install: $(RUNTIME)
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $(RUNTIME)
+
+install-test: $(TESTS)
+
+$(TESTS): $(RUNTIME)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(TESTS)
+
+# The newest versions pyproject.toml allows, resolved in a fresh environment and written
+# down: run it, then `make test`, and commit constraints.txt when the tests pass.
+lock:
+	rm -rf build/lock && $(PY) -m venv build/lock
+	build/lock/bin/pip install --quiet --upgrade pip
+	build/lock/bin/pip install --quiet '.[test]'
+	( echo "# The versions the tests have seen; make install uses them. Renew with make lock."; \
+	  build/lock/bin/pip freeze --exclude-editable | grep -v '^dossier-stream' ) > constraints.txt
+	rm -rf build/lock
 
 demo: install
 	$(BIN)/dossier-stream demo
@@ -20,16 +39,16 @@ demo: install
 demo-sync: install  # the same story fed as the national portal's sync records (docs/ingest.md)
 	$(BIN)/dossier-stream demo --sync
 
-test: install
+test: install-test
 	$(BIN)/pytest -q
 
-test-slow: install
+test-slow: install-test
 	$(BIN)/pytest -q -m slow
 
-test-all: install
+test-all: install-test
 	$(BIN)/pytest -q -m ''
 
-bench: install
+bench: install-test
 	$(BIN)/python -m bench.run
 
 schema: install

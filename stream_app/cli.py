@@ -244,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rules(p)
     _add_common(p)
 
+    p = sub.add_parser("calendar", help="a year's days off and make-up working days, with where each comes from")
+    p.add_argument("year", type=int, help="the year, e.g. 2027")
+    _add_rules(p)
+    _add_common(p)
+
     p = sub.add_parser("export", help="the stored events in the input format (JSON Lines or Parquet)")
     _add_selection(p)
     p.add_argument("--format", choices=["jsonl", "parquet"], default=None,
@@ -505,6 +510,18 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_app.console import print_calendar
+    from stream_app.domain.calendar import OfficeHours, WorkingCalendar
+
+    if not 1950 <= args.year <= 2199:
+        raise ValueError(f"year {args.year} is outside the calendar's range 1950-2199")
+    calendar = WorkingCalendar.load(settings.calendar, OfficeHours.parse(settings.office_hours))
+    print_calendar(args.year, calendar.days_of(args.year), confirmed=args.year in calendar.confirmed,
+                   own_file=str(settings.calendar) if settings.calendar else None)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.replay.export import Selection, export
     from stream_app.store.client import connect
@@ -601,7 +618,7 @@ def _new_password() -> str:
 
 COMMANDS = {"sync": cmd_sync, "run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker,
             "report": cmd_report, "replay": cmd_replay, "rebuild": cmd_rebuild, "export": cmd_export,
-            "users": cmd_users}
+            "users": cmd_users, "calendar": cmd_calendar}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -197,3 +197,26 @@ def print_rebuilds(rows: list[tuple[str, int, int, str]]) -> None:
     for name, events, dossiers, note in rows:
         table.add_row(name, f"{events:,}", f"{dossiers:,}", note)
     out.print(table)
+
+
+# ---------------------------------------------------------------- calendar
+_WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+
+
+def print_calendar(year: int, days: list[tuple[Any, bool, str, str]], *, confirmed: bool,
+                   own_file: str | None) -> None:
+    """A year's days off on weekdays and its make-up working days, and whether a table confirms them."""
+    table = Table(title=f"dossier-stream calendar {year}")
+    for col in ("date", "", "office", "reason", "source"):
+        table.add_column(col)
+    for d, works, reason, source in days:
+        table.add_row(f"{d:%d/%m/%Y}", _WEEKDAYS[d.weekday()], "working day" if works else "day off", reason, source)
+    out.print(table)
+    if confirmed:
+        out.print(f"{year} is confirmed: its swaps were checked against the government's decision.")
+    else:
+        out.print(f"[bold yellow]{year} is not confirmed[/]: these are the holidays package's days alone (it may "
+                  "guess a year ahead and never lists make-up Saturdays). Check them against the government's "
+                  "decision for the year, then add the swaps and `confirmed = [" + str(year) + "]` to your own "
+                  "calendar file (the shipped stream_app/data/calendar.toml shows the layout) and point "
+                  "DOSSIER_CALENDAR at it" + (f" (now {own_file})" if own_file else "") + ".")

@@ -1,4 +1,4 @@
-"""`dossier-stream demo`: the whole story on embedded defaults, in about two minutes.
+"""`dossier-stream demo`: the whole story on embedded defaults, in about ten seconds.
 
 Generates two months of a synthetic province, streams them through the real
 pipeline (embedded Tansu broker → Faust agent → chDB) with a progress bar,
@@ -10,7 +10,10 @@ rebuilt on every demo so the story is the same each time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shlex
 import shutil
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -82,21 +85,38 @@ def run_demo(settings: Settings, workdir: Path, *, sync: bool = False) -> int:
     except ImportError:
         console.print("[dim](the monthly report command is not available in this build)[/]")
 
-    dsn = redact(settings.clickhouse.get_secret_value())
-    console.print(Panel.fit(
-        f"Done in {time.perf_counter() - t0:.0f} s. Everything is in ClickHouse at [bold]{dsn}[/].\n\n"
-        "Query it from Python (the embedded engine allows one process at a time):\n"
-        f"  .venv/bin/python -c \"import clickhouse_connect as c; "
-        f"print(c.get_client(dsn='{dsn}').query('SELECT kind, count() FROM dossier.alerts FINAL GROUP BY kind').result_rows)\"\n\n"
-        "Next:\n"
-        f"  dossier-stream report --month {month} --format xlsx --out report.xlsx   the task force's report\n"
-        "  dossier-stream generate --out year.jsonl --months 12                    a year of history\n"
-        "  dossier-stream run --events year.jsonl                                   replay it\n"
-        "  dossier-stream demo --sync                                               the same from the portal's sync records\n"
-        "  dossier-stream worker                                                    the live worker\n"
-        "  docs/analytics.md — tables and ready SQL; README — production with docker-compose",
-        title="what next"))
+    # Not in a panel: its borders and wrapping would break the commands when copied.
+    console.rule("what next")
+    console.print(next_steps(settings, month, time.perf_counter() - t0), soft_wrap=True, highlight=False)
     return 0
+
+
+def next_steps(settings: Settings, month: str, elapsed_s: float) -> str:
+    """What to try next, as commands that work when pasted into this shell, as printed."""
+    dsn = redact(settings.clickhouse.get_secret_value())
+    store = dsn[len("chdb://"):] if dsn.startswith("chdb://") else None
+    if store is not None:
+        path = Path(store)
+        with contextlib.suppress(ValueError):
+            store = str(path.relative_to(Path.cwd()))
+        dsn = f"chdb://{store}"
+    cli = shlex.quote(str(Path(sys.argv[0]).parent / "dossier-stream")) if sys.argv[0].endswith("dossier-stream") \
+        else "dossier-stream"
+    env = f"DOSSIER_CLICKHOUSE={shlex.quote(dsn)}"
+    return (
+        f"Done in {elapsed_s:.0f} s. Everything is in ClickHouse at [bold]{dsn}[/] (the demo's own store).\n\n"
+        "Next (each line as it is, from this folder):\n"
+        f"  {env} {cli} report --month {month} --format docx --out bao-cao.docx\n"
+        "      the task force's letter, ready to sign (also --format xlsx --out bao-cao.xlsx)\n"
+        f"  {cli} users add totrinh --all\n"
+        f"  {env} DOSSIER_WEB_ENABLED=true {cli} worker --clock-start store\n"
+        "      the live page on the demo's data at http://127.0.0.1:6066/ (sign in as totrinh; Ctrl-C stops)\n"
+        f"  {cli} generate --out year.jsonl --months 12 && {cli} run --events year.jsonl\n"
+        "      a year of history, into the default store ./var/clickhouse\n"
+        f"  {cli} demo --sync\n"
+        "      the same story told from the provincial systems' sync records\n"
+        "  docs/analytics.md: the tables and ready SQL; docs/contract.md: what goes in and out"
+    )
 
 
 def _default_store(settings: Settings) -> bool:

@@ -1,7 +1,7 @@
 """The user file: every person who may sign in to the live page, in one JSON file.
 
 A file, not a table: the `users` commands must work while a worker holds an
-embedded store (chDB lets one process open it, PLATFORM.md), and several workers
+embedded store (chDB lets one process open it, docs/platform.md), and several workers
 serving the page from one volume read the same file. Writes are atomic (a
 temporary file in the same folder, fsync, rename) with mode 0600, under an
 exclusive lock so that two administrators never lose each other's change. A

@@ -43,7 +43,7 @@ class AlertChange:
     version: int = 1
 
     def as_json(self) -> dict[str, Any]:
-        """The alert as the alerts topic and the webhooks carry it (CONTRACT §2)."""
+        """The alert as the alerts topic and the webhooks carry it (docs/contract.md §2)."""
         a = self.spec
         return {
             "alert_id": a.alert_id, "kind": a.kind, "dossier_id": a.dossier_id, "unit": a.unit,

@@ -91,6 +91,7 @@ class Processor:
         self.stats: Counter[str] = Counter()
         self.out = Output()
         self._changed: set[str] = set()  # dossiers whose state row is due with the next drain
+        self._years_seen: set[int] = set()  # years of the events met (the calendar's horizon)
         self._last_good: dict[str, tuple[list[DossierEvent], dict[str, FiredAlert]]] = {}
         # A replay names each record's file line: (partition, offset) -> "file:line",
         # filled by the producer; looked up only for the records that become dead letters.
@@ -160,6 +161,8 @@ class Processor:
 
     def _accept(self, rec: Record, ev: DossierEvent) -> None:
         p, at, resumed = rec.partition, ev.occurred_at, self.resumed_watermark
+        if at.year not in self._years_seen:
+            self.note_year(at.year)
         late = self.time.is_late(p, at) or (resumed is not None and at <= resumed)
         self.time.observe(p, at)
         h = self._live(ev.dossier_id)
@@ -275,6 +278,16 @@ class Processor:
     def _dead_letter(self, dl: DeadLetter) -> None:
         self.out.dead_letters.append(dl)
         self.stats[f"dead_letter.{dl.error_code}"] += 1
+
+    def note_year(self, year: int) -> None:
+        """Warn once when the stream reaches a year no calendar table confirms: its days off
+        are then the holidays package's guess, and no make-up Saturday is known."""
+        self._years_seen.add(year)
+        confirmed = self.rules.calendar.confirmed
+        if confirmed and year not in confirmed:
+            log.warning("calendar.unconfirmed_year", year=year, confirmed=sorted(confirmed),
+                        hint=f"check `dossier-stream calendar {year}` against the government's decision and add "
+                             "the year to your DOSSIER_CALENDAR file")
 
     # ------------------------------------------------------ processing errors
     def _fail(self, dossier_id: str, exc: Exception, rec: Record | None, mark: tuple[int, int, int]) -> None:

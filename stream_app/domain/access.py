@@ -1,6 +1,6 @@
 """Who sees which dossiers: a person's scope on the live page.
 
-Two roles (CONTRACT §6): the task force sees every unit; a unit user sees the
+Two roles (docs/contract.md §6): the task force sees every unit; a unit user sees the
 dossiers whose receiving unit or current unit is one of theirs — a dossier a
 branch received and sent on to the provincial office is the branch's and, while
 it is there, the office's too. `Scope` is that rule as a value; `User` is a

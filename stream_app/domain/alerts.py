@@ -1,4 +1,4 @@
-"""Which alerts a dossier's state calls for, and when (CONTRACT §2).
+"""Which alerts a dossier's state calls for, and when (docs/contract.md §2).
 
 `candidates(state, since, rules)` lists the alerts the state would raise if
 nothing else happened to the dossier, each with the clock time it fires at,

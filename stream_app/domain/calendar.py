@@ -1,6 +1,6 @@
 """Vietnamese working time: which days are working days and how office time adds up.
 
-Owns the rules of DOMAIN.md "Working time": Monday to Friday, minus public holidays
+Owns the rules of docs/domain.md "Working time": Monday to Friday, minus public holidays
 (the ``holidays`` package, country VN, for Tết and the observed days), minus the extra
 days off of the yearly table, plus its make-up Saturdays; office hours (default
 07:00-11:30 and 13:30-17:00, 8 hours = 1 working day) in Asia/Ho_Chi_Minh.
@@ -33,6 +33,8 @@ _EMPTY: Mapping[date, str] = MappingProxyType({})
 _MIN_YEAR, _MAX_YEAR = 1950, 2199
 _WEEKEND_NAMES = ("Thứ Bảy", "Chủ nhật")
 _TOML_KEYS = {"day_off": "Ngày nghỉ", "working_day": "Ngày làm bù"}
+SHIPPED = "stream_app/data/calendar.toml"
+HOLIDAYS_SOURCE = "the holidays package (country VN)"
 
 
 def _us_of(t: time) -> int:
@@ -113,17 +115,41 @@ class WorkingCalendar:
         # _cum[i]: working days before ordinal _base + i, counted from a fixed origin, so
         # the index of a working day never changes when the table grows.
         self._cum: list[int] = []
+        # Years whose swaps a table checked against the government's decisions, and which
+        # file named each extra day (set by `load`).
+        self.confirmed: frozenset[int] = frozenset()
+        self.sources: Mapping[date, str] = _EMPTY
 
     @classmethod
     def load(cls, path: Path | None = None, office_hours: OfficeHours | None = None) -> WorkingCalendar:
         """The shipped yearly table, then the administrator's file at ``path`` on top."""
         days_off: dict[date, str] = {}
         working_days: dict[date, str] = {}
+        sources: dict[date, str] = {}
         shipped = files("stream_app") / "data" / "calendar.toml"
-        _merge_toml(shipped.read_text("utf-8"), "stream_app/data/calendar.toml", days_off, working_days)
+        confirmed = _merge_toml(shipped.read_text("utf-8"), SHIPPED, days_off, working_days, sources)
         if path is not None:
-            _merge_toml(Path(path).read_text("utf-8"), str(path), days_off, working_days)
-        return cls(office_hours or OfficeHours(), days_off, working_days)
+            confirmed |= _merge_toml(Path(path).read_text("utf-8"), str(path), days_off, working_days, sources)
+        cal = cls(office_hours or OfficeHours(), days_off, working_days)
+        cal.confirmed, cal.sources = frozenset(confirmed), MappingProxyType(sources)
+        return cal
+
+    def days_of(self, year: int) -> list[tuple[date, bool, str, str]]:
+        """The year's days that are not as the weekday says — (day, works?, reason, source):
+        public holidays on weekdays (the holidays package), the table's extra days off and
+        make-up working days (the file that names each)."""
+        self._index(date(year, 7, 1).toordinal())  # the year's holiday names are loaded
+        out = []
+        for d in sorted({*self._names, *self.extra_days_off, *self.extra_working_days}):
+            if d.year != year:
+                continue
+            if d in self.extra_working_days:
+                out.append((d, True, self.extra_working_days[d], self.sources.get(d, "")))
+            elif d in self.extra_days_off:
+                out.append((d, False, self.extra_days_off[d], self.sources.get(d, "")))
+            elif d.weekday() < 5:
+                out.append((d, False, self._names[d], HOLIDAYS_SOURCE))
+        return out
 
     def is_working_day(self, d: date) -> bool:
         i = self._index(d.toordinal())
@@ -248,15 +274,21 @@ class WorkingCalendar:
         return d.weekday() < 5 and d not in self.extra_days_off and d not in self._names
 
 
-def _merge_toml(text: str, source: str, days_off: dict[date, str], working_days: dict[date, str]) -> None:
-    """Add one file's [[day_off]] and [[working_day]] entries; a later file wins per date."""
+def _merge_toml(text: str, source: str, days_off: dict[date, str], working_days: dict[date, str],
+                sources: dict[date, str] | None = None) -> set[int]:
+    """Add one file's [[day_off]] and [[working_day]] entries (a later file wins per date);
+    return the years its `confirmed = [...]` says it checked against the government's decisions."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{source}: not valid TOML: {error}") from None
-    unknown = doc.keys() - _TOML_KEYS.keys()
+    unknown = doc.keys() - _TOML_KEYS.keys() - {"confirmed"}
     if unknown:
-        raise ValueError(f"{source}: unknown key(s) {sorted(unknown)}; expected [[day_off]] and [[working_day]]")
+        raise ValueError(f"{source}: unknown key(s) {sorted(unknown)}; expected [[day_off]], [[working_day]] "
+                         "and confirmed = [YEAR, ...]")
+    confirmed = doc.get("confirmed", [])
+    if not isinstance(confirmed, list) or not all(isinstance(y, int) and not isinstance(y, bool) for y in confirmed):
+        raise ValueError(f"{source}: confirmed must be a list of years, e.g. confirmed = [2027]")
     seen: set[date] = set()
     for key, default_reason in _TOML_KEYS.items():
         mine, other = (days_off, working_days) if key == "day_off" else (working_days, days_off)
@@ -275,3 +307,6 @@ def _merge_toml(text: str, source: str, days_off: dict[date, str], working_days:
             seen.add(d)
             other.pop(d, None)
             mine[d] = reason
+            if sources is not None:
+                sources[d] = source
+    return set(confirmed)

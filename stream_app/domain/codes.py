@@ -1,6 +1,6 @@
 """Every code the product writes into its tables, defined once.
 
-Dead-letter codes (`dead_letters.error_code`, CONTRACT §1), alert kinds
+Dead-letter codes (`dead_letters.error_code`, docs/contract.md §1), alert kinds
 (`alerts.kind`, §2), and the classifications of `dossier_state` (§3). The
 parser, the state machine, the processor, the messages and the views all take
 their words from here, so a code cannot be spelled two ways.

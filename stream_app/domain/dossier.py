@@ -2,7 +2,7 @@
 
 `DossierState.apply(event)` moves the state forward by one event in time order
 and returns `None`, or the dead-letter code `invalid_transition` without
-touching the state. Every rule of DOMAIN.md lives here: the clock starts at
+touching the state. Every rule of docs/domain.md lives here: the clock starts at
 intake moved into office hours; a supplement request stops it and the complete
 supplement restarts it from zero (or shifts it, by configuration); the land
 clock pauses from `sent_to_tax` to `obligation_paid` while the tax authority's
@@ -106,7 +106,7 @@ class DossierState:
     def warning_at(self, rules: Rules) -> datetime:
         """When `sla_warning` fires in this budget cycle: the latest moment at which
         `rules.warning` working time remains before `due_at`, or the clock's start if
-        less than that remained then (CONTRACT §2). Needs a running clock and a due time."""
+        less than that remained then (docs/contract.md §2). Needs a running clock and a due time."""
         assert self.due_at is not None and self.running_since is not None
         return max(rules.calendar.subtract(self.due_at, rules.warning), self.running_since)
 

@@ -20,7 +20,7 @@ from stream_app.domain.history import DossierHistory
 
 @dataclass(frozen=True, slots=True)
 class DossierSnapshot:
-    """The fields of CONTRACT §3's `dossier_state`, in its column order (bar `updated_at`)."""
+    """The fields of docs/contract.md §3's `dossier_state`, in its column order (bar `updated_at`)."""
 
     dossier_id: str
     procedure_code: str | None

@@ -83,6 +83,7 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
         await stack.stop()
         raise
     now = clock
+    stack.processor.note_year(now().year)  # a live clock in a year no calendar table confirms: say so
     await stack.start()
     page = f"http://{settings.web_bind}:{settings.web_port}/" if settings.web_enabled else None
     log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"],
@@ -126,7 +127,7 @@ async def caught_up(stack: Stack) -> list[int]:
     """The assigned events partitions processed up to their fetch highwater.
 
     The highwater comes with every fetch response (on the embedded broker too:
-    only ListOffsets under-reports there, PLATFORM.md), and a partition is not
+    only ListOffsets under-reports there, docs/platform.md), and a partition is not
     fetched again while fetched records wait, so "processed up to the
     highwater, and everything fetched processed" means nothing older waits in
     that partition: records produced after that fetch are live input. A

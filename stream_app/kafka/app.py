@@ -1,7 +1,7 @@
 """Build the Faust app from the settings object — nothing else lives here.
 
 Group timeouts are tuned for a fast start and a quick take-over after a
-crash (PLATFORM.md: session 6 s / heartbeat 2 s gives a ~5 s cold start on
+crash (docs/platform.md: session 6 s / heartbeat 2 s gives a ~5 s cold start on
 the embedded broker instead of ~30 s). At-least-once processing: effects are
 idempotent (deterministic ids, ReplacingMergeTree), which holds on any broker.
 """

@@ -3,7 +3,7 @@
 Faust calls its Monitor on every message in, every stream event in and out,
 and every send. Our own counters (processor stats, structured logs) cover what
 a user needs, so those hooks are no-ops here; rebalance and commit hooks keep
-Faust's behaviour. PLATFORM.md measured about +25% throughput from this.
+Faust's behaviour. docs/platform.md measured about +25% throughput from this.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ A record too large to be a Kafka record (over the producer's
 `max_request_size`, 1 MiB by default, less a margin for the record and batch
 framing) is not sent: producing it would fail and abort the whole feed.
 `too_large` gives its `schema_error` dead letter naming its label (records over
-1 MiB are schema errors anyway, CONTRACT §1), whose raw bytes are the first
+1 MiB are schema errors anyway, docs/contract.md §1), whose raw bytes are the first
 64 KiB, the detail giving the full size.
 
 `produce` sends a feed and returns the last offset written per partition,

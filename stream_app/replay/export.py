@@ -1,4 +1,4 @@
-"""The stored events, back in the input format (CONTRACT §1), for other tools.
+"""The stored events, back in the input format (docs/contract.md §1), for other tools.
 
 `stored_events` reads the `events` table (deduplicated with FINAL) in the
 order of a replay file — by `occurred_at`, then dossier and event id — in

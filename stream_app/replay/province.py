@@ -6,7 +6,7 @@ and no CSV should hold: how much each unit receives, how it works (pace, supplem
 requests, dossiers left open, results never attached, apology letters) and which tax
 office serves it, and when people file. The numbers are calibrated, not observed:
 together they reproduce what is known of a ~1 M-people province in late 2023
-(DOMAIN.md, Scale) — 17.8-20.7 % of finished land dossiers late, most of them in the
+(docs/domain.md, Scale) — 17.8-20.7 % of finished land dossiers late, most of them in the
 district branches. In units.csv a tax office's district is its seat; which districts
 it serves is the ``tax_office`` of each land unit here.
 """

@@ -103,7 +103,7 @@ class StoryEvent(NamedTuple):
 
 def due_by_rules(cal: WorkingCalendar, events: list[StoryEvent], limit: float | None) -> tuple[datetime | None, bool]:
     """(due_at, paused) after ``events``: the clock restarts from zero after a supplement
-    and the land clock pauses from sent_to_tax to obligation_paid (DOMAIN.md)."""
+    and the land clock pauses from sent_to_tax to obligation_paid (docs/domain.md)."""
     due: datetime | None = None
     paused, held, remaining = False, None, timedelta(0)
     if limit is None:

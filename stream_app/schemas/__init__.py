@@ -1,4 +1,4 @@
-"""The input's shape (CONTRACT §1): the pydantic models of the lifecycle events
+"""The input's shape (docs/contract.md §1): the pydantic models of the lifecycle events
 (`events`), the total parser that turns raw bytes into an event or a dead letter
 (`parse`), and the exported JSON Schema (`export`, `dossier_event.schema.json`).
 

@@ -1,4 +1,4 @@
-"""The dossier lifecycle events of CONTRACT §1 as frozen pydantic models.
+"""The dossier lifecycle events of docs/contract.md §1 as frozen pydantic models.
 
 This module owns the shape of one valid event: the common fields, each type's own
 fields, the discriminated union `Event` on `event_type`, and the rules that make a

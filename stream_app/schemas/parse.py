@@ -1,7 +1,7 @@
 """Raw bytes in, a valid `Event` or a `DeadLetter` out: the gate every input passes.
 
 `parse_event` is pure and total: for any bytes it returns, never raises, so bad input
-can neither stop the pipeline nor vanish (CONTRACT §1). The dead letter keeps the raw
+can neither stop the pipeline nor vanish (docs/contract.md §1). The dead letter keeps the raw
 bytes, where they came from (given by the caller) and one of the contract's error
 codes. Its detail names fields and rules but never echoes a value of a field outside
 the contract, which is where personal data would be.

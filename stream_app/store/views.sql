@@ -1,4 +1,4 @@
--- The analytics views (CONTRACT §3): dossier_facts, unit_daily, monthly_report, and the
+-- The analytics views (docs/contract.md §3): dossier_facts, unit_daily, monthly_report, and the
 -- helper views they share (stream_clock, dossier_breaches, dossier_restarts).
 --
 -- Views hold no rows of their own: they read dossier_state FINAL, alerts FINAL, events

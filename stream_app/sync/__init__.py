@@ -1,5 +1,5 @@
 """The provincial systems' sync records to the national public-service portal (Cổng Dịch vụ
-công quốc gia), turned into the product's lifecycle events (CONTRACT §5, docs/ingest.md).
+công quốc gia), turned into the product's lifecycle events (docs/contract.md §5, docs/ingest.md).
 
 `records` holds the envelope, dossier-record and progress-entry models that drop every
 personal field at the edge; `times` reads the senders' local times; `mapping` the status

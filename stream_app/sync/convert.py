@@ -57,7 +57,7 @@ class Problem:
 
 @dataclass
 class Conversion:
-    events: list[dict[str, Any]] = field(default_factory=list)  # CONTRACT §1 objects, in emission order
+    events: list[dict[str, Any]] = field(default_factory=list)  # docs/contract.md §1 objects, in emission order
     seen: Seen | None = None
     problems: list[Problem] = field(default_factory=list)
 

@@ -27,7 +27,7 @@ Load = Callable[[list[str]], dict[str, bytes]]
 
 @dataclass
 class Converted:
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (source, CONTRACT §1 object)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (source, docs/contract.md §1 object)
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 

@@ -3,7 +3,7 @@
 The run goes through the embedded broker, the Faust worker and chDB exactly as
 `dossier-stream run` does (about 6 s), once per session. Tests then read the
 store through `store_client`, which is closed at the end of each module: only
-one chDB store may be open in a process at a time (PLATFORM.md).
+one chDB store may be open in a process at a time (docs/platform.md).
 """
 
 from __future__ import annotations

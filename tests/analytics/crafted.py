@@ -1,7 +1,7 @@
 """A crafted province of twelve dossiers over October and November 2023, by hand.
 
 Every figure the analytics tests expect is worked out below, next to the dossier
-that causes it, from DOMAIN.md's rules (office hours 07:00-11:30 and 13:30-17:00,
+that causes it, from docs/domain.md's rules (office hours 07:00-11:30 and 13:30-17:00,
 Monday to Friday; no public holiday falls in October or November 2023). Units:
 A = 001.22.31.H53 (branch, Tây Ninh city), B = 002.22.31.H53 (branch, Hòa Thành),
 OFFICE = 000.22.31.H53 (the provincial office, which only holds a transferred file).

@@ -1,6 +1,6 @@
 """docker-compose.yml and the worker's Dockerfile: the production stack as a file.
 
-No Docker engine runs here (PLATFORM.md); `docker-compose config` validates and
+No Docker engine runs here (docs/platform.md); `docker-compose config` validates and
 normalises the file, which is what these tests check when the binary exists.
 """
 

@@ -9,7 +9,7 @@ tables, and every view is compared whole, column types included, and monthly_rep
 month by month through the filter that 004 pushes down.
 
 Each store is opened in its own test, one at a time: only one chDB store may be
-open in a process (PLATFORM.md).
+open in a process (docs/platform.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 -- Kept for the equivalence test (tests/analytics/views_old.py), with one change since it
 -- shipped: a breach at T itself counts at T (`b <= T`), as the breach moved from 23:59:59.999
 -- of the due date to 00:00 of the next day.
--- Analytics (CONTRACT §3): dossier_facts, unit_daily, monthly_report.
+-- Analytics (docs/contract.md §3): dossier_facts, unit_daily, monthly_report.
 --
 -- All three are plain VIEWs over dossier_state FINAL, alerts FINAL, events FINAL
 -- and stream_progress FINAL. They hold no rows of their own, so they are exact
@@ -13,7 +13,7 @@
 -- open at T: a standing (not retracted) sla_breach alert fired before T, and no
 -- supplement_received after that breach and before T (the supplement restarts the
 -- time limit from zero, so the dossier is back within a fresh limit). The breach
--- fires at the end of the local due date, so this is DOMAIN.md's "a dossier still
+-- fires at the end of the local due date, so this is docs/domain.md's "a dossier still
 -- open whose due date is before the end of the period is in process, overdue",
 -- with the due date the dossier had at that time (due_at in dossier_state is only
 -- the latest one, and is null while paused). It is also exactly how the stream

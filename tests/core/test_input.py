@@ -1,11 +1,12 @@
 """A valid record lands once as an event and a state; a repeat changes nothing; bad input
-becomes a dead letter with its source and raw bytes (CONTRACT §1).
+becomes a dead letter with its source and raw bytes (docs/contract.md §1).
 """
 
 from __future__ import annotations
 
 import orjson
 import pytest
+import structlog
 
 from tests.core.builders import (
     BRANCH,
@@ -110,3 +111,13 @@ def test_a_key_other_than_the_dossier_id_is_a_key_mismatch(driver: Driver):
     assert [(d.source, d.raw, d.error_code) for d in out.dlq] == [("f.jsonl:1", orjson.dumps(ev), "key_mismatch")]
     assert [r["error_code"] for r in driver.dead_letters()] == ["key_mismatch"]
     assert (out.events, out.state_rows) == ([], [])
+
+
+def test_reaching_a_year_no_calendar_table_confirms_is_warned_about_once(make_driver):
+    d = make_driver()
+    with structlog.testing.capture_logs() as logs:
+        d.push(received("2027-01-04 09:00", dossier="000.22.31.H53-270104-0001"))
+        d.push(received("2027-01-05 09:00", dossier="000.22.31.H53-270105-0001"))
+        d.push(received("2026-12-30 09:00", dossier="000.22.31.H53-261230-0001"))
+    warned = [e for e in logs if e["event"] == "calendar.unconfirmed_year"]
+    assert [e["year"] for e in warned] == [2027]

@@ -1,4 +1,4 @@
-"""Every alert kind of CONTRACT.md §2, fired at hand-computed times.
+"""Every alert kind of docs/contract.md §2, fired at hand-computed times.
 
 An alert is real when it is a candidate of the state holding at its fire time (the
 state of all events with occurred_at <= that time); `real_alerts` folds a whole event
@@ -197,7 +197,7 @@ def test_tax_overdue_at_the_tax_due_time_without_a_notice(notice_at, fires):
 
 
 def test_tax_overdue_even_when_paid_without_a_recorded_notice():
-    """CONTRACT §2 reads "no tax_notice_issued yet": a payment does not stand in for it."""
+    """docs/contract.md §2 reads "no tax_notice_issued yet": a payment does not stand in for it."""
     events = [REC, SENT, ev("obligation_paid", "2024-03-12 09:00")]
     assert of_kind("tax_overdue", events) == [t("2024-03-13 09:00")]
 

@@ -1,4 +1,4 @@
-"""The working-time calendar, as DOMAIN.md "Working time" and CONTRACT.md §2 define it."""
+"""The working-time calendar, as docs/domain.md "Working time" and docs/contract.md §2 define it."""
 
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -305,3 +305,32 @@ def test_clock_start_and_subtract_land_inside_an_office_period(t, w):
 @given(st.sampled_from(sorted(CAL.extra_working_days)))
 def test_make_up_saturdays_have_a_full_working_day(d):
     assert (d.weekday(), CAL.between(datetime.combine(d, time(0), TZ), datetime.combine(d, time(23), TZ))) == (5, 8 * H)
+
+
+# -- the table's horizon --------------------------------------------------------------
+
+def test_the_shipped_table_confirms_the_years_it_checked():
+    assert {2023, 2024, 2025, 2026} <= WorkingCalendar.load().confirmed
+    assert 2027 not in WorkingCalendar.load().confirmed
+
+
+def test_a_year_lists_its_weekday_holidays_and_swaps_with_their_source():
+    days = {d: (works, source) for d, works, _, source in WorkingCalendar.load().days_of(2026)}
+    assert days[date(2026, 1, 2)] == (False, "stream_app/data/calendar.toml")
+    assert days[date(2026, 1, 10)] == (True, "stream_app/data/calendar.toml")
+    assert days[date(2026, 4, 30)] == (False, "the holidays package (country VN)")
+
+
+def test_an_administrators_file_confirms_a_year_and_names_itself(tmp_path):
+    path = tmp_path / "2027.toml"
+    path.write_text("confirmed = [2027]\n[[working_day]]\ndate = 2027-02-20\nreason = \"Làm bù\"\n", encoding="utf-8")
+    cal = WorkingCalendar.load(path)
+    assert 2027 in cal.confirmed
+    assert (date(2027, 2, 20), True, "Làm bù", str(path)) in cal.days_of(2027)
+
+
+def test_confirmed_must_be_a_list_of_years(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('confirmed = "2027"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="confirmed must be a list of years"):
+        WorkingCalendar.load(path)

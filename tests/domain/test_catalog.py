@@ -1,4 +1,4 @@
-"""The procedure catalog (CONTRACT.md §4 DOSSIER_CATALOG; limits from DOMAIN.md)."""
+"""The procedure catalog (docs/contract.md §4 DOSSIER_CATALOG; limits from docs/domain.md)."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""The dossier state machine: every rule of DOMAIN.md, with hand-computed times.
+"""The dossier state machine: every rule of docs/domain.md, with hand-computed times.
 
 Working days: Mon-Fri minus holidays plus make-up Saturdays; office hours 07:00-11:30
 and 13:30-17:00 (8 h = 1 working day). "+N days" from a moment inside office hours
@@ -35,7 +35,7 @@ H = timedelta(hours=1)
 DAY = 8 * H
 
 # The running example: a transfer (8 days) received Monday 4/3/2024 09:00 is due
-# Thursday 14/3/2024 09:00 (DOMAIN.md's own example).
+# Thursday 14/3/2024 09:00 (docs/domain.md's own example).
 REC = received("2024-03-04 09:00", TRANSFER)
 
 

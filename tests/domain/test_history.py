@@ -1,6 +1,6 @@
 """DossierHistory: duplicates, out-of-order events, and the alerts a late event disproves.
 
-CONTRACT.md §1: a repeated event_id changes nothing; events may arrive out of order and
+docs/contract.md §1: a repeated event_id changes nothing; events may arrive out of order and
 the result must equal in-order processing; a late event is still applied and the alerts
 it proves false are retracted. The law is checked with hypothesis over random valid
 dossiers, any arrival order and any duplication.

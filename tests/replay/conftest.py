@@ -18,7 +18,7 @@ from stream_app.replay.resume import Checkpoint
 from stream_app.settings import Settings
 from tests.integration.helpers import settings_for
 
-# A quick group join on the embedded broker (PLATFORM.md: Tansu holds a JoinGroup for
+# A quick group join on the embedded broker (docs/platform.md: Tansu holds a JoinGroup for
 # about half the session timeout): ~3.5 s to the first event instead of ~5 s.
 FAST_GROUP = {"session_timeout_s": 3.0, "heartbeat_interval_s": 1.0}
 

@@ -1,4 +1,4 @@
--- The contract's core tables (CONTRACT §3). Every table is idempotent:
+-- The contract's core tables (docs/contract.md §3). Every table is idempotent:
 -- ReplacingMergeTree keyed by a deterministic id, with a version where rows evolve.
 
 CREATE TABLE IF NOT EXISTS {db}.events
