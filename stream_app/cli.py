@@ -244,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rules(p)
     _add_common(p)
 
+    p = sub.add_parser("store", help="serve the embedded store to other processes (workers, report, export, …) "
+                                     "over ClickHouse's HTTP and native protocols, on loopback")
+    p.add_argument("--port", type=int, default=None, help="HTTP port (default: a free one, printed)")
+    p.add_argument("--tcp-port", type=int, default=None, help="native protocol port (default: a free one)")
+    _add_common(p)
+
     p = sub.add_parser("calendar", help="a year's days off and make-up working days, with where each comes from")
     p.add_argument("year", type=int, help="the year, e.g. 2027")
     _add_rules(p)
@@ -510,6 +516,33 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_app.store.served import ServedStore
+
+    dsn = settings.clickhouse.get_secret_value()
+    if not dsn.startswith("chdb://"):
+        raise ValueError("DOSSIER_CLICKHOUSE is not an embedded store (chdb:///path); a server serves itself")
+    path = Path(dsn[len("chdb://"):]).expanduser()
+    stop = {"now": False}
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop["now"] = True
+
+    with ServedStore(path, http_port=args.port, tcp_port=args.tcp_port) as served:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, on_signal)
+        print(f"serving {path} at {served.url} (native protocol on port {served.tcp_port}, loopback only)\n"
+              f"  other commands: DOSSIER_CLICKHOUSE={served.dsn} dossier-stream report|export|worker|…\n"
+              "  Ctrl-C stops", flush=True)
+        import time as clock
+
+        while not stop["now"] and served.alive():
+            clock.sleep(0.2)
+        if not served.alive():
+            raise ConnectionError(f"the store server for {path} stopped by itself")
+    return 0
+
+
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.console import print_calendar
     from stream_app.domain.calendar import OfficeHours, WorkingCalendar
@@ -618,7 +651,7 @@ def _new_password() -> str:
 
 COMMANDS = {"sync": cmd_sync, "run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "worker": cmd_worker,
             "report": cmd_report, "replay": cmd_replay, "rebuild": cmd_rebuild, "export": cmd_export,
-            "users": cmd_users, "calendar": cmd_calendar}
+            "users": cmd_users, "calendar": cmd_calendar, "store": cmd_store}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -105,10 +105,23 @@ class Pipeline:
             out = await self.call(self.processor.advance, watermark, partitions)
             await self._commit(out)
 
-    async def finish(self, as_of: datetime) -> None:
+    async def finish(self, as_of: datetime, partitions: list[int] | None = None) -> None:
         async with self._lock:
-            out = await self.call(self.processor.finish, as_of)
+            out = await self.call(self.processor.finish, as_of, partitions)
             await self._commit(out, force_progress=True)
+
+    async def take_over(self, partitions: list[int], restore: Callable[[list[int]], Any]) -> None:
+        """Partitions newly assigned to this worker (another stopped or left): restore their
+        active dossiers (`restore(partitions)` reads and hands them to the processor, in the
+        executor), so their timers fire here, and write what the restore repairs."""
+        async with self._lock:
+            await self.call(restore, partitions)
+            await self._commit(await self.call(self.processor.drain))
+
+    async def let_go(self, partitions: list[int]) -> None:
+        """Partitions this worker no longer owns: forget its copies of their dossiers."""
+        async with self._lock:
+            await self.call(self.processor.forget, partitions)
 
     async def start(self) -> None:
         """Post the webhooks a stopped worker left pending (once; also done by the first commit)."""

@@ -390,12 +390,27 @@ class Processor:
         """See `EventTime.low_watermark`."""
         return self.time.low_watermark(partitions)
 
-    def finish(self, as_of: datetime) -> Output:
-        """End of a replay: fire everything up to `as_of`; what still waits becomes a dead letter."""
-        self._advance(as_of)
+    def finish(self, as_of: datetime, partitions: Iterable[int] | None = None) -> Output:
+        """End of a replay: fire everything up to `as_of`; what still waits becomes a dead
+        letter. With `partitions`, only theirs (a worker sharing the partitions with others)."""
+        chosen = None if partitions is None else set(partitions)
+        self._advance(as_of, chosen)
         for dossier_id in self.waiting.dossiers():
-            self._expire_waiting(dossier_id, datetime.max.replace(tzinfo=as_of.tzinfo))
+            if chosen is None or self.partition_of(dossier_id) in chosen:
+                self._expire_waiting(dossier_id, datetime.max.replace(tzinfo=as_of.tzinfo))
         return self.drain()
+
+    def forget(self, partitions: Iterable[int]) -> int:
+        """Drop the dossiers of partitions this worker no longer owns (a rebalance gave them to
+        another): their copies here would go stale. Those waiting out the lateness stay."""
+        gone = set(partitions)
+        live = [d for d in self.histories if self.partition_of(d) in gone and d not in self.waiting]
+        resting = [d for d in self.resting.keys() if self.partition_of(d) in gone]
+        for d in live:
+            del self.histories[d]
+        for d in resting:
+            self.resting.drop(d)
+        return len(live) + len(resting)
 
 
 def _where(exc: BaseException) -> str:

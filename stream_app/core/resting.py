@@ -54,6 +54,9 @@ class RestingDossiers:
         blob = self._blobs.pop(dossier_id, None)
         return None if blob is None else _rebuild(dossier_id, blob, rules)
 
+    def drop(self, dossier_id: str) -> None:
+        self._blobs.pop(dossier_id, None)
+
     def peek(self, dossier_id: str, rules: Rules) -> DossierHistory | None:
         """A rebuilt copy; the dossier stays at rest."""
         blob = self._blobs.get(dossier_id)

@@ -1,10 +1,12 @@
 """`dossier-stream run`: one file through the broker and the worker, then a summary.
 
-The file is produced first (the worker must know each record's file line before
-it reports a dead letter, and producing is quick next to consuming), then the
-stack starts and the job waits until every produced record is processed —
-counted, never inferred from the broker's end offsets — and fires every timer up
-to `--as-of` (default: the latest `occurred_at` in the file).
+The stack starts, then the file is fed into the events topic from a thread
+(`kafka.feed`) while the worker consumes it: each record's file line is written
+down before the record is sent, so a dead letter always names it. The job waits
+until every fed record is processed — counted, never inferred from the broker's
+end offsets — and fires every timer up to `--as-of` (default: the latest
+`occurred_at` in the file). With `--workers N` the same is done by N worker
+processes (`jobs.fleet`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from stream_app.core.pipeline import AlertCallback
 from stream_app.jobs.stack import Stack
 from stream_app.jobs.until import until
 from stream_app.kafka.admin import while_broker_answers
-from stream_app.kafka.producer import Produced, produce
+from stream_app.kafka.feed import send_feed
+from stream_app.kafka.labels import MemoryLabels
+from stream_app.kafka.producer import Produced
 from stream_app.kafka.security import client_config
 from stream_app.replay.feed import FileFeed
+from stream_app.schemas.parse import DeadLetter
 from stream_app.settings import Settings
 
 Progress = Callable[[str, int, int | None], None]
@@ -88,29 +93,32 @@ async def run_file(
 ) -> Summary:
     """Replay one file through the broker and the worker; return when all is flushed."""
     t0 = time.perf_counter()
-    labels: dict[tuple[int, int], str] = {}
+    labels = MemoryLabels()
     stack = Stack(settings, bootstrap, on_alert=on_alert, labels=labels)
     summary = Summary(restored=stack.processor.stats["restored"])
     loop = asyncio.get_running_loop()
+    feed = FileFeed(path)
     try:
-        feed = FileFeed(path)
-        produced: Produced = await loop.run_in_executor(None, lambda: produce(
+        await stack.start()
+        sending = loop.run_in_executor(None, lambda: send_feed(
             feed.items(), name=feed.name, bootstrap=bootstrap, topic=settings.events_topic,
-            client_config=client_config(settings),
+            partitions=settings.partitions, client_config=client_config(settings), labels=labels,
             on_progress=(lambda n: progress("produce", n, None)) if progress else None,
         ))
-        labels.update(produced.labels)
-        for dead in produced.rejected:  # lines too large to be Kafka records: dead letters, not a crash
-            stack.processor.add_dead_letter(dead)
-        await stack.start()
-        if produced.rejected:
-            await stack.pipeline.handle([])  # written and published now, whatever else the file holds
+        total: list[int] = []
 
         def report() -> None:
             if progress:
-                progress("process", stack.pipeline.processed, produced.count)
+                progress("process", stack.pipeline.processed, total[0] if total else None)
 
         async def consume() -> None:
+            await until(sending.done, pipeline=stack.pipeline, on_poll=report)
+            produced: Produced = sending.result()
+            total.append(produced.count)
+            summary.records = produced.count
+            if produced.rejected:  # lines too large to be Kafka records: dead letters, not a crash
+                await stack.pipeline.call(_add_dead_letters, stack, produced.rejected)
+                await stack.pipeline.handle([])  # written and published now
             ends = {p: last + 1 for p, last in produced.last_offsets.items()}
             await until(lambda: stack.pipeline.reached(ends), pipeline=stack.pipeline, on_poll=report)
             summary.as_of = as_of or produced.max_occurred_at
@@ -118,7 +126,6 @@ async def run_file(
                 await stack.pipeline.finish(summary.as_of)
 
         await while_broker_answers(consume(), bootstrap, give_up_s=settings.broker_give_up_s)
-        summary.records = produced.count
     finally:
         await stack.stop()
     summary.elapsed_s = time.perf_counter() - t0
@@ -126,3 +133,6 @@ async def run_file(
     return summary
 
 
+def _add_dead_letters(stack: Stack, dead: list[DeadLetter]) -> None:
+    for d in dead:
+        stack.processor.add_dead_letter(d)

@@ -100,7 +100,7 @@ class Stack:
         migrate(self.client, settings.database)
         self.rules = load_rules(settings)
         self.directory = load_directory(self.rules, settings)
-        restorer = Restorer(self.client, settings.database)
+        restorer = self.restorer = Restorer(self.client, settings.database)
         t0 = time.perf_counter()
         self.processor = Processor(
             self.rules, self.directory, partitions=settings.partitions, lateness=settings.allowed_lateness,
@@ -128,6 +128,8 @@ class Stack:
             owned=owned,
         )
         register_agent(self.app, settings, self.pipeline.handle)
+        if live:
+            self._follow_assignment()
         if self.guard is not None:
             client, db = self.client, settings.database
 
@@ -151,6 +153,42 @@ class Stack:
             register_sync_agent(self.app, settings, self.sync.handle)
             register_endpoint(self.app, settings.sync_secret.get_secret_value().encode(), converter.ctx.mapping,
                               publish_envelopes)
+
+    def _follow_assignment(self) -> None:
+        """A worker sharing the partitions follows what the group gives it: the dossiers of a
+        partition it takes over (from a worker that stopped or died) are restored from the
+        store, so their timers fire here; those of a partition it lost are forgotten."""
+        topic = self.settings.events_topic
+        owned: set[int] | None = None  # None until the first assignment (the start restored them all)
+        pending: set[asyncio.Task[None]] = set()
+
+        @self.app.on_partitions_assigned.connect
+        async def on_assigned(_app: Any, assigned: Any, **_: Any) -> None:
+            nonlocal owned
+            now = {tp.partition for tp in assigned if tp.topic == topic}
+            before, owned = owned, now
+            if before is None:
+                return
+            gained, lost = sorted(now - before), sorted(before - now)
+            log.info("worker.assignment", partitions=sorted(now), gained=gained, lost=lost)
+            # Not inside the rebalance: a restore can take seconds, the group waits for nobody.
+            if lost:
+                task = asyncio.ensure_future(self.pipeline.let_go(lost))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            if gained:
+                task = asyncio.ensure_future(self.pipeline.take_over(gained, self._restore_partitions))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+    def _restore_partitions(self, partitions: list[int]) -> None:
+        """In the pipeline's executor: the active dossiers of these partitions not held here."""
+        wanted, held = set(partitions), self.processor.dossier_ids()
+        ids = [d for d in self.restorer.active_ids()
+               if d not in held and self.processor.partition_of(d) in wanted]
+        if ids:
+            self.processor.restore(self.restorer.dossiers(ids))
+        log.info("worker.took_over", partitions=partitions, dossiers=len(ids))
 
     async def start(self) -> None:
         await self.app.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,9 @@ from pathlib import Path
 import structlog
 
 from stream_app.kafka.admin import BrokerUnavailable
+from stream_app.process import die_with_parent, free_port
+
+__all__ = ["EmbeddedBroker", "free_port", "tansu_binary"]
 
 log = structlog.get_logger(__name__)
 
@@ -28,24 +30,6 @@ def tansu_binary() -> Path:
     if not path.exists():
         raise BrokerUnavailable(f"embedded broker binary not found at {path}; reinstall with `make install`")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the broker's child process: stop when the parent dies, even by kill -9.
-
-    The broker runs in its own session (so Ctrl-C reaches us, and we stop it
-    cleanly), which also means nothing else would ever stop it."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class EmbeddedBroker:
@@ -67,7 +51,7 @@ class EmbeddedBroker:
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:

@@ -39,7 +39,14 @@ class Restorer:
     def __init__(self, client: Any, database: str) -> None:
         self.client = client
         self.db = check_identifier(database)
-        self.has_history = self._scalar(f"SELECT count() > 0 FROM {self.db}.dossier_state") == 1
+        self._has_history = False
+
+    @property
+    def has_history(self) -> bool:
+        """Has anything been written yet? (Asked until it has: other workers write too.)"""
+        if not self._has_history:
+            self._has_history = self._scalar(f"SELECT count() > 0 FROM {self.db}.dossier_state") == 1
+        return self._has_history
 
     def _scalar(self, sql: str, **params: Any) -> Any:
         rows = self.client.query(sql, parameters=params).result_rows
