@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import timedelta
 from typing import Any, Callable, Iterator
 
 import structlog
@@ -23,6 +24,7 @@ import structlog
 from stream_app.clock import Clock, utc_now
 from stream_app.core.pipeline import AlertCallback, Pipeline
 from stream_app.core.processor import Processor
+from stream_app.domain.directory import Directory
 from stream_app.jobs.rules import load_directory, load_rules
 from stream_app.kafka.admin import ensure_topics, wait_for_broker
 from stream_app.kafka.agent import register as register_agent
@@ -30,6 +32,9 @@ from stream_app.kafka.app import build_app
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.kafka.producer import partitioner
 from stream_app.kafka.publisher import KafkaPublisher
+from stream_app.notify.letters import Letters
+from stream_app.notify.mail import MailNotifier, SmtpClient, SmtpServer
+from stream_app.notify.recipients import Recipients
 from stream_app.notify.webhooks import WebhookNotifier
 from stream_app.settings import Settings
 from stream_app.store.client import connect
@@ -57,6 +62,31 @@ def kafka_bootstrap(settings: Settings) -> Iterator[str]:
 def owned_partitions(app: Any, topic: str) -> list[int]:
     """The partitions of `topic` this worker's consumer holds now."""
     return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topic)
+
+
+def alert_channels(settings: Settings, directory: Directory, *, live: bool) -> list[Any]:
+    """Webhooks when URLs are set; e-mail for the live worker when an SMTP server is set
+    (a replay is history: its alerts go to the table, the topic and the webhooks)."""
+    out: list[Any] = []
+    if settings.webhook_urls:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        webhooks = WebhookNotifier(settings.webhook_urls, secret)
+        if webhooks.legacy:
+            log.warning("webhook.legacy_secret", hint="DOSSIER_WEBHOOK_SECRET is not in the whsec_<base64> form: its "
+                        "UTF-8 bytes are the key and X-Dossier-Signature is sent too; see docs/alerts.md")
+        out.append(webhooks)
+    if live and settings.mail_enabled:
+        recipients = Recipients.load(settings.mail_recipients)
+        if not recipients:
+            raise ValueError("DOSSIER_SMTP_HOST is set but DOSSIER_MAIL_RECIPIENTS names nobody: "
+                             "give a recipients file (docs/alerts.md)")
+        server = SmtpServer(settings.smtp_host or "", settings.smtp_port_in_use, settings.smtp_security,
+                            settings.smtp_username, settings.smtp_password, settings.smtp_timeout_s,
+                            settings.smtp_cafile)
+        out.append(MailNotifier(SmtpClient(server), recipients,
+                                Letters(directory, settings.public_url, settings.smtp_from),
+                                batch_s=settings.mail_batch_s))
+    return out
 
 
 class Stack:
@@ -91,17 +121,21 @@ class Stack:
         log.info("state.restored", dossiers=self.processor.stats["restored"],
                  duration_ms=round((time.perf_counter() - t0) * 1000))
         self.app = build_app(settings, bootstrap)
-        secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
         owned: Callable[[], list[int]] | None = None
         if live:
             def owned() -> list[int]:
                 return owned_partitions(self.app, settings.events_topic)
+        # The channels alert messages leave by, each through the outbox (issue 22).
+        publisher = KafkaPublisher(self.app, alerts_topic=settings.alerts_topic, dlq_topic=settings.dlq_topic)
+        channels: list[Any] = [publisher, *alert_channels(settings, self.directory, live=live)]
+        self.mail = next((c for c in channels if isinstance(c, MailNotifier)), None)
         self.pipeline = Pipeline(
             self.processor,
             BatchWriter(ClickHouseSink(self.client, settings.database, TABLE_COLUMNS),
                         Outbox(self.client, settings.database)),
-            KafkaPublisher(self.app, alerts_topic=settings.alerts_topic, dlq_topic=settings.dlq_topic),
-            notifier=WebhookNotifier(settings.webhook_urls, secret) if settings.webhook_urls else None,
+            publisher,
+            channels=channels,
+            catch_up=timedelta(seconds=settings.catch_up_after_s) if live else None,
             on_alert=on_alert,
             owned=owned,
         )
@@ -113,6 +147,10 @@ class Stack:
                 return await self.pipeline.call(fn, client, db, *args)
 
             register_views(self.app, LiveData(read, self.rules, self.directory))
+
+    async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A blocking store query `fn(client, database, *args)` in the pipeline's executor."""
+        return await self.pipeline.call(fn, self.client, self.settings.database, *args)
 
     async def start(self) -> None:
         await self.app.start()

@@ -14,7 +14,8 @@ from typing import Any
 import structlog
 
 from stream_app.clock import Clock, utc_now
-from stream_app.jobs.stack import Stack
+from stream_app.jobs.mail import Dispatch
+from stream_app.jobs.stack import Stack, owned_partitions
 from stream_app.jobs.until import raise_if_broken
 from stream_app.kafka.admin import while_broker_answers
 from stream_app.settings import Settings
@@ -35,6 +36,10 @@ def wall_clock(settings: Settings) -> Clock:
 async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event, now: Clock = utc_now) -> None:
     """The live worker: consume forever; timers follow the wall clock once caught up."""
     stack = Stack(settings, bootstrap, now=now, live=True, on_alert=_log_alert)
+    # Digests and e-mail (issue 22): sent by the worker holding partition 0, once caught up.
+    dispatch = Dispatch(stack.pipeline, mail=stack.mail, calendar=stack.rules.calendar,
+                        digest_at=settings.mail_digest_at, read=stack.read,
+                        leader=lambda: 0 in owned_partitions(stack.app, settings.events_topic))
     await stack.start()
     log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"])
 
@@ -50,6 +55,8 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
             current = await caught_up(stack)
             if current:
                 await stack.pipeline.advance(now(), current)
+                if current == owned_partitions(stack.app, settings.events_topic):
+                    await dispatch.tick(now())
 
     try:
         await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)

@@ -1,0 +1,78 @@
+"""The live worker's dispatcher rounds and the morning digest (issue 22).
+
+Once its partitions are caught up, one worker — the one holding partition 0 of
+the events topic, so that workers sharing the partitions never send the same
+mail twice — runs a round every `every_s` (2 s): the pipeline's `dispatch`
+sends what a dispatched channel left unsent and forms the digests that are due
+(e-mail per unit after its minute; webhooks' catch-up digests), and, on a
+working day once the local time has passed `DOSSIER_MAIL_DIGEST_AT`, the
+morning digest goes out: the figures of `notify.digest`, read from the store,
+one letter per recipient group, recorded in the outbox as `digest:<day>` before
+it is sent. So it goes once a day, and a worker that was down at 07:00 sends
+it when it is back and caught up — one digest, not one per day missed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from time import monotonic
+from typing import Any, Callable
+
+import structlog
+
+from stream_app.clock import Clock, utc_now
+from stream_app.core.pipeline import Pipeline
+from stream_app.core.ports import Batch
+from stream_app.domain.calendar import TZ, WorkingCalendar
+from stream_app.notify.digest import digest_rows, for_group
+from stream_app.notify.mail import DIGEST_PREFIX, MailNotifier
+
+log = structlog.get_logger(__name__)
+
+
+class Dispatch:
+    def __init__(self, pipeline: Pipeline, *, mail: MailNotifier | None, calendar: WorkingCalendar,
+                 digest_at: str, read: Callable[..., Any], leader: Callable[[], bool], every_s: float = 2.0,
+                 wall: Clock = utc_now) -> None:
+        self.pipeline = pipeline
+        self.mail = mail
+        self.calendar = calendar
+        self.digest_at = time.fromisoformat(digest_at)
+        self.read = read  # a store query in the pipeline's executor: read(fn, *args) -> fn(client, db, *args)
+        self.leader = leader
+        self.every_s = every_s
+        self.wall = wall
+        self._last = 0.0
+        self._digest_day: date | None = None  # the day whose morning digest is known to be sent
+
+    async def tick(self, now: datetime) -> None:
+        """A live tick, caught up: a round if one is due. `now` is the worker's clock (a drill's)."""
+        if monotonic() - self._last < self.every_s or not self.leader():
+            return
+        self._last = monotonic()
+        await self.pipeline.dispatch(self.wall())
+        if self.mail is not None:
+            await self.morning(now)
+
+    async def morning(self, now: datetime) -> bool:
+        """Send today's morning digest if it is due and not sent yet; True if it went now."""
+        local = now.astimezone(TZ)
+        day = local.date()
+        if self._digest_day == day or local.time() < self.digest_at or not self.calendar.is_working_day(day):
+            return False
+        key = f"{DIGEST_PREFIX}{day.isoformat()}"
+        store = self.pipeline.store
+        if await self.pipeline.until_done(store.has, "mail", key):
+            self._digest_day = day
+            return False
+        assert self.mail is not None
+        rows = await self.read(digest_rows, day)
+        groups = self.mail.recipients.digest_groups()
+        deliveries = [self.mail.morning(day.isoformat(), g, for_group(rows, g, day, now)) for g in groups]
+        claimed = await self.pipeline.until_done(
+            store.claim, [Batch(d.batch, d.channel, d.endpoint, (d,)) for d in deliveries])
+        await self.pipeline.send([d for b in claimed for d in b.deliveries])
+        self._digest_day = day
+        log.info("mail.digest", day=day.isoformat(), groups=len(groups),
+                 dossiers=sum(len(v) for v in rows.values()))
+        return True
