@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import os
 import signal
@@ -13,14 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from stream_app.notify.webhooks import signature
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
 from stream_app.store.client import connect
 from tests.integration.helpers import TABLES as CORE_TABLES
 from tests.integration.helpers import WALL_CLOCK, query, snapshot
 
 ANALYTICS = ("unit_daily", "monthly_report")  # views of migration 002, when present
 DOSSIER_STREAM = str(Path(sys.executable).parent / "dossier-stream")
-SECRET = b"reliability-webhook-secret"
+# A Standard Webhooks secret: whsec_ + base64 of the key.
+SECRET = "whsec_" + base64.b64encode(b"reliability-webhook-secret").decode()
 
 
 def tables(store: Path, database: str = "dossier") -> dict[str, list[tuple[Any, ...]]]:
@@ -106,10 +109,19 @@ def wait_dead(pids: list[int], timeout: float = 5.0) -> list[int]:
 @dataclass(frozen=True)
 class Post:
     path: str
-    key: str
+    key: str  # webhook-id (the Idempotency-Key too)
     body: bytes
-    signature: str | None
+    signature: str | None  # the earlier releases' X-Dossier-Signature, if sent
     status: int
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def verified(self, secret: str = SECRET) -> bool:
+        """Does the Standard Webhooks library accept it (signature, and a timestamp within 5 minutes)?"""
+        try:
+            Webhook(secret).verify(self.body, dict(self.headers))
+            return True
+        except WebhookVerificationError:
+            return False
 
 
 class Receiver:
@@ -129,12 +141,12 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                post = Post(self.path, self.headers.get("Idempotency-Key", ""), body,
-                            self.headers.get("X-Dossier-Signature"), 200)
+                post = Post(self.path, self.headers.get("webhook-id", ""), body,
+                            self.headers.get("X-Dossier-Signature"), 200, tuple(self.headers.items()))
                 with receiver._lock:
                     n = len(receiver.posts) + 1
                     status = receiver.respond(n, post) if receiver.respond else 200
-                    receiver.posts.append(Post(post.path, post.key, body, post.signature, status))
+                    receiver.posts.append(Post(post.path, post.key, body, post.signature, status, post.headers))
                 self.send_response(status)
                 if 300 <= status < 400 and receiver.location:
                     self.send_header("Location", receiver.location)
@@ -172,6 +184,7 @@ class Receiver:
                     counts[p.key] = counts.get(p.key, 0) + 1
             return counts
 
-    def signed(self, secret: bytes = SECRET) -> bool:
+    def signed(self, secret: str = SECRET) -> bool:
+        """Every POST verified by the Standard Webhooks library, as a receiver would."""
         with self._lock:
-            return all(p.signature == signature(secret, p.body) for p in self.posts)
+            return all(p.verified(secret) for p in self.posts)
