@@ -65,9 +65,9 @@ class Letters:
     def alert_letter(self, batch_id: str, group: str, to: Sequence[str], messages: Sequence[dict[str, Any]],
                      sent_at: datetime) -> EmailMessage:
         d = self.directory
-        kinds = Counter(("Rút lại " if m["retracted"] else "") + KIND_LABELS.get(m["kind"], m["kind"]).lower()
-                        for m in messages)
-        summary = ", ".join(f"{n} {label}" for label, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+        kinds = Counter((bool(m["retracted"]), KIND_LABELS.get(m["kind"], m["kind"]).lower()) for m in messages)
+        summary = ", ".join(f"{n} {'rút lại ' if retracted else ''}{label}" for (retracted, label), n in
+                            sorted(kinds.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1])))
         name = self.group_name(group)
         msg = self._envelope(batch_id, to, f"[Cảnh báo hồ sơ] {d.short_name(group) if group != TASK_FORCE else name}:"
                                            f" {summary}", sent_at)

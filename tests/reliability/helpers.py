@@ -188,3 +188,86 @@ class Receiver:
         """Every POST verified by the Standard Webhooks library, as a receiver would."""
         with self._lock:
             return all(p.verified(secret) for p in self.posts)
+
+
+# ------------------------------------------------------------------ e-mail
+
+
+@dataclass(frozen=True)
+class Mail:
+    sender: str
+    recipients: tuple[str, ...]
+    message: Any  # email.message.EmailMessage
+    status: str  # what the server answered
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    def text(self) -> str:
+        return self.message.get_body(preferencelist=("plain",)).get_content()
+
+    def html(self) -> str:
+        return self.message.get_body(preferencelist=("html",)).get_content()
+
+
+class Mailbox:
+    """A real SMTP server on loopback (aiosmtpd) that records every message it is given.
+
+    `respond(n, mail)` may choose the answer to the n-th message (from 1) and act first
+    (for example kill the worker): default "250 OK". `stop()`/`start()` take the server
+    away and bring it back on the same port (a mail server that is down)."""
+
+    def __init__(self, respond: Callable[[int, Mail], str] | None = None) -> None:
+        from stream_app.kafka.broker import free_port
+
+        self.mails: list[Mail] = []
+        self.respond = respond
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._controller: Any = None
+
+    def _handler(self) -> Any:
+        import email
+        import email.policy
+
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+                msg = email.message_from_bytes(envelope.original_content or envelope.content,
+                                               policy=email.policy.default)
+                mail = Mail(envelope.mail_from, tuple(envelope.rcpt_tos), msg, "250 OK")
+                with box._lock:
+                    n = len(box.mails) + 1
+                    status = box.respond(n, mail) if box.respond else "250 OK"
+                    box.mails.append(Mail(mail.sender, mail.recipients, msg, status))
+                return status
+
+        return Handler()
+
+    def start(self) -> "Mailbox":
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self._handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> "Mailbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def accepted(self) -> list[Mail]:
+        with self._lock:
+            return [m for m in self.mails if m.status.startswith("250")]
