@@ -9,7 +9,8 @@ working day once the local time has passed `DOSSIER_MAIL_DIGEST_AT`, the
 morning digest goes out: the figures of `notify.digest`, read from the store,
 one letter per recipient group, recorded in the outbox as `digest:<day>` before
 it is sent. So it goes once a day, and a worker that was down at 07:00 sends
-it when it is back and caught up — one digest, not one per day missed.
+it when it is back and caught up, if the office has not closed yet (17:00, the
+end of the last office period) — one digest, never one per day missed.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ class Dispatch:
         """Send today's morning digest if it is due and not sent yet; True if it went now."""
         local = now.astimezone(TZ)
         day = local.date()
-        if self._digest_day == day or local.time() < self.digest_at or not self.calendar.is_working_day(day):
-            return False
+        closes = self.calendar.office_hours.periods[-1][1]
+        if (self._digest_day == day or not self.digest_at <= local.time() < max(closes, self.digest_at)
+                or not self.calendar.is_working_day(day)):
+            return False  # not the time, or a worker back after the office closed: tomorrow's will come
         key = f"{DIGEST_PREFIX}{day.isoformat()}"
         store = self.pipeline.store
         if await self.pipeline.until_done(store.has, "mail", key):

@@ -17,6 +17,7 @@ import html
 from collections import Counter
 from datetime import date, datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any, Sequence
 from urllib.parse import quote
@@ -36,6 +37,16 @@ SECTION_TITLES = {
 }
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 FOOTER = "Thư này do hệ thống giám sát hồ sơ đất đai gửi tự động; vui lòng không trả lời thư."
+
+
+# How a letter goes on the wire: bodies are quoted-printable (7-bit, any server), and headers
+# are never folded (up to RFC 5322's 998 characters), because Python's folding of encoded
+# words can drop the space at a fold ("Chi nhánh" read back as "Chinhánh").
+WIRE = SMTP.clone(max_line_length=998)
+
+
+def wire(msg: EmailMessage) -> bytes:
+    return msg.as_bytes(policy=WIRE)
 
 
 class Letters:
@@ -86,7 +97,7 @@ class Letters:
                       f"   Xem tiến trình: {self.link(m['dossier_id'])}", ""]
             items.append((head, m["dossier_id"], facts))
         lines += ["--", FOOTER]
-        msg.set_content("\n".join(lines))
+        msg.set_content("\n".join(lines), cte="quoted-printable")
         blocks = "".join(
             f"<li><p><b>{html.escape(head)}</b> — hồ sơ <a href=\"{html.escape(self.link(code))}\">"
             f"{html.escape(code)}</a></p><table>"
@@ -94,7 +105,7 @@ class Letters:
             + "</table></li>" for head, code, facts in items)
         msg.add_alternative(self._page(
             f"<p>Kính gửi {html.escape(name)},</p><p>Hệ thống giám sát ghi nhận {len(messages)} cảnh báo "
-            f"cần xử lý ngay:</p><ol>{blocks}</ol>"), subtype="html")
+            f"cần xử lý ngay:</p><ol>{blocks}</ol>"), subtype="html", cte="quoted-printable")
         return msg
 
     def _facts(self, m: dict[str, Any]) -> list[tuple[str, str]]:
@@ -155,8 +166,8 @@ class Letters:
             lines += ["", "Không có hồ sơ nào cần chú ý hôm nay."]
             html_parts.append("<p>Không có hồ sơ nào cần chú ý hôm nay.</p>")
         lines += ["", "--", FOOTER]
-        msg.set_content("\n".join(lines))
-        msg.add_alternative(self._page("".join(html_parts)), subtype="html")
+        msg.set_content("\n".join(lines), cte="quoted-printable")
+        msg.add_alternative(self._page("".join(html_parts)), subtype="html", cte="quoted-printable")
         return msg
 
     @staticmethod

@@ -38,7 +38,7 @@ import structlog
 from stream_app.clock import Clock, utc_now
 from stream_app.core.output import message_key
 from stream_app.core.ports import Batch, Delivery, Outcome
-from stream_app.notify.letters import Letters
+from stream_app.notify.letters import Letters, wire
 from stream_app.notify.recipients import Recipients
 from stream_app.notify.webhooks import digest_messages, fires_at
 
@@ -90,7 +90,8 @@ class SmtpClient:
         try:
             for msg in messages:
                 try:
-                    refused = conn.send_message(msg)
+                    to = [a.strip() for a in str(msg["To"]).split(",") if a.strip()]
+                    refused = conn.sendmail(str(msg["From"]), to, wire(msg))
                 except smtplib.SMTPRecipientsRefused as exc:
                     log.error("mail.refused", message_id=msg["Message-ID"], recipients=len(exc.recipients))
                     out.append(False)
