@@ -106,10 +106,16 @@ async def caught_up(stack: Stack) -> list[int]:
         if high is None:
             continue
         done = stack.pipeline.positions.get(tp.partition)
-        if done is None:
-            done = committed.get(tp) or 0
         read = consumer._read_offset.get(tp)  # the last offset handed to the agent
         fetched = read + 1 if read is not None else 0
+        if done is None:
+            done = committed.get(tp) or 0
+            # Nothing processed here yet: a read offset at the committed one is where the
+            # seek put the consumer, not a record handed over (one would be below the highwater,
+            # so `done >= high` fails anyway). Counted as handed, a restarted worker with no
+            # new record in a partition would never fire that partition's timers (issue 22).
+            if read is not None and read <= done:
+                fetched = read
         if done >= max(high, fetched):
             current.append(tp.partition)
     return sorted(current)
