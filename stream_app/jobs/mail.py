@@ -15,7 +15,7 @@ end of the last office period) — one digest, never one per day missed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Any, Callable
 
@@ -69,7 +69,10 @@ class Dispatch:
             self._digest_day = day
             return False
         assert self.mail is not None
-        rows = await self.read(digest_rows, day)
+        next_day = day + timedelta(days=1)
+        while not self.calendar.is_working_day(next_day):
+            next_day += timedelta(days=1)
+        rows = await self.read(digest_rows, day, next_day)
         groups = self.mail.recipients.digest_groups()
         deliveries = [self.mail.morning(day.isoformat(), g, for_group(rows, g, day, now)) for g in groups]
         claimed = await self.pipeline.until_done(

@@ -1,9 +1,9 @@
 """The morning digest's figures, read from the store (like the live page's queries).
 
 On a working day at `DOSSIER_MAIL_DIGEST_AT` (07:00 local) each unit gets the
-dossiers that need it today, in five sections: due today, warned (a standing
-`sla_warning`, due later), overdue, left open after completion, missing their
-electronic result. Every row comes from ClickHouse (`dossier_state` and the
+dossiers that need it today, in five sections: due today; warned (due on the
+next working day, so warned today, or a standing `sla_warning` due later); overdue;
+left open after completion; missing their electronic result. Every row comes from ClickHouse (`dossier_state` and the
 standing alerts), so the digest covers every worker's partitions. A unit's
 digest holds the dossiers it received or holds now; the task force's holds
 them all. Values travel as query parameters; only the checked database name is
@@ -31,8 +31,11 @@ def _standing(kind: str) -> str:
 _WHERE = {
     "due_today": "finished_at IS NULL AND classification = 'open' AND due_at IS NOT NULL "
                  "AND toDate(due_at) = {day:Date}",
+    # Due on the next working day: their warning comes today (at 07:00 every standing warning
+    # is of a dossier due today, so "warned" is what the day will warn about), or has come.
     "warned": "finished_at IS NULL AND classification = 'open' AND due_at IS NOT NULL "
-              "AND toDate(due_at) > {day:Date} AND " + _standing("sla_warning"),
+              "AND toDate(due_at) > {day:Date} AND (toDate(due_at) <= {next_day:Date} OR "
+              + _standing("sla_warning") + ")",
     "overdue": "finished_at IS NULL AND classification = 'open_overdue'",
     "open_after_completion": "finished_at IS NULL AND " + _standing("open_after_completion"),
     "missing_result": "finished_at IS NOT NULL AND result_attached_at IS NULL AND " + _standing("missing_result"),
@@ -43,8 +46,8 @@ def _condition(section: str, db: str) -> str:
     return _WHERE[section].replace("{db}", db)
 
 
-def digest_rows(client: Any, database: str, day: date) -> dict[str, list[dict[str, Any]]]:
-    """Every section's dossiers on `day` (local), most urgent first."""
+def digest_rows(client: Any, database: str, day: date, next_day: date) -> dict[str, list[dict[str, Any]]]:
+    """Every section's dossiers on `day` (local; `next_day` the working day after it), most urgent first."""
     db = check_identifier(database)
     out = {}
     for section in SECTIONS:
@@ -53,7 +56,7 @@ def digest_rows(client: Any, database: str, day: date) -> dict[str, list[dict[st
             "toString(ifNull(current_unit, '')) AS current_unit, due_at "
             f"FROM {db}.dossier_state FINAL WHERE received_at IS NOT NULL AND "
             f"{_condition(section, db)} ORDER BY ifNull(due_at, received_at), dossier_id",
-            parameters={"day": day},
+            parameters={"day": day, "next_day": next_day},
         )
         out[section] = [dict(zip(q.column_names, r)) for r in q.result_rows]
     return out

@@ -30,7 +30,7 @@ from stream_app.notify.recipients import TASK_FORCE
 
 SECTION_TITLES = {
     "due_today": "Đến hạn trả kết quả hôm nay",
-    "warned": "Sắp đến hạn (đã cảnh báo)",
+    "warned": "Sắp đến hạn: hạn vào ngày làm việc tiếp theo",
     "overdue": "Quá hạn, chưa giải quyết",
     "open_after_completion": "Đã có kết quả nhưng chưa kết thúc trên hệ thống",
     "missing_result": "Đã kết thúc nhưng thiếu kết quả điện tử",
@@ -151,7 +151,7 @@ class Letters:
             lines += ["", f"{SECTION_TITLES[s].upper()} ({total})"]
             items = []
             for n, r in enumerate(listed, 1):
-                text = (f"{d.procedure_name(r['procedure_code'])} — đang ở {d.unit_name(r['current_unit'] or None)}"
+                text = (f"{d.procedure_name(r['procedure_code'])} — đang ở {d.short_name(r['current_unit'] or None)}"
                         f" — hạn {vn_time(_time(r['due_at']))}")
                 lines += [f"{n}. {r['dossier_id']} — {text}", f"   {self.link(r['dossier_id'])}"]
                 items.append(f"<li><a href=\"{html.escape(self.link(r['dossier_id']))}\">{html.escape(r['dossier_id'])}"

@@ -135,8 +135,8 @@ def test_the_morning_digest_letter_lists_each_section_with_counts_and_links():
     text = msg.get_body(preferencelist=("plain",)).get_content()
     assert "Tình hình hồ sơ đầu ngày Thứ Sáu, 01/12/2023:" in text
     assert "- Đến hạn trả kết quả hôm nay: 1" in text
-    assert ("1. 004.22.31.H53-231120-0001 — Cấp đổi Giấy chứng nhận — đang ở Chi nhánh Văn phòng Đăng ký đất đai "
-            "huyện Tân Biên — hạn 16:00 01/12/2023") in text
+    assert ("1. 004.22.31.H53-231120-0001 — Cấp đổi Giấy chứng nhận — đang ở Chi nhánh huyện Tân Biên — "
+            "hạn 16:00 01/12/2023") in text
     assert "https://giamsat.example.vn/#ho-so=004.22.31.H53-231120-0001" in text
     assert "001.22.31.H53-231101-0002" not in text  # another unit's dossier
     force = for_group(rows, TASK_FORCE, date(2023, 12, 1), NOW)
