@@ -31,6 +31,10 @@ log = structlog.get_logger(__name__)
 
 class KafkaPublisher:
     name = "topic"
+    # Deliveries marked per chunk: a crash repeats at most this many sends, and a repeat on
+    # the topic is cheap (consumers drop it by alert id and version); a replay's end fires
+    # thousands at once, which 64 at a time would serialise on the broker's acks.
+    chunk = 5000
 
     def __init__(self, app: faust.App, *, alerts_topic: str, dlq_topic: str) -> None:
         self.app = app
