@@ -143,3 +143,25 @@ def test_the_morning_digest_letter_lists_each_section_with_counts_and_links():
     assert force["by_unit"] == {
         "001.22.31.H53": {"due_today": 1, "warned": 0, "overdue": 1, "open_after_completion": 0, "missing_result": 0},
         TAN_BIEN: {"due_today": 1, "warned": 0, "overdue": 0, "open_after_completion": 0, "missing_result": 0}}
+
+
+def test_a_login_the_server_refuses_delays_the_letter_and_the_password_reaches_no_log(tmp_path: Path):
+    from pydantic import SecretStr
+    from structlog.testing import capture_logs
+
+    rec = recipients(tmp_path)
+    with Mailbox(login=("canhbao", "MailPassw0rd")) as box:
+        def client(password: str) -> MailNotifier:
+            server = SmtpServer("127.0.0.1", box.port, "none", "canhbao", SecretStr(password), timeout_s=5)
+            return MailNotifier(SmtpClient(server), rec, Letters(DIRECTORY, "https://giamsat.example.vn",
+                                                                 "canhbao@example.vn"), batch_s=0, now=lambda: NOW)
+
+        wrong = client("WrongPassw0rd")
+        with capture_logs() as logs:
+            letters = wrong.digests([(d, NOW) for d in wrong.deliveries([BREACH])], NOW)
+            assert asyncio.run(wrong.send(letters)) == []
+        right = client("MailPassw0rd")
+        assert [o.ok for o in asyncio.run(right.send(letters))] == [True, True]
+    assert [e["event"] for e in logs] == ["mail.outage"]
+    assert "Passw0rd" not in repr(logs) and "Passw0rd" not in repr(wrong.client.server)
+    assert len(box.accepted()) == 2

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -222,11 +223,13 @@ class Mailbox:
     (for example kill the worker): default "250 OK". `stop()`/`start()` take the server
     away and bring it back on the same port (a mail server that is down)."""
 
-    def __init__(self, respond: Callable[[int, Mail], str] | None = None) -> None:
+    def __init__(self, respond: Callable[[int, Mail], str] | None = None,
+                 login: tuple[str, str] | None = None) -> None:
         from stream_app.kafka.broker import free_port
 
         self.mails: list[Mail] = []
         self.respond = respond
+        self.login = login  # (user, password) the server requires (AUTH over plain loopback)
         self.port = free_port()
         self._lock = threading.Lock()
         self._controller: Any = None
@@ -253,7 +256,18 @@ class Mailbox:
     def start(self) -> "Mailbox":
         from aiosmtpd.controller import Controller
 
-        self._controller = Controller(self._handler(), hostname="127.0.0.1", port=self.port)
+        kw: dict[str, Any] = {}
+        if self.login is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            wanted = (self.login[0].encode(), self.login[1].encode())
+
+            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+                return AuthResult(success=(data.login, data.password) == wanted)
+
+            kw = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")  # loopback, on purpose
+        self._controller = Controller(self._handler(), hostname="127.0.0.1", port=self.port, **kw)
         self._controller.start()
         return self
 

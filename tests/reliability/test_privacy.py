@@ -71,7 +71,7 @@ def test_fields_outside_the_contract_are_never_stored_nor_logged(clean: CleanRun
 def test_settings_never_show_a_secret():
     s = Settings(clickhouse="http://alice:ChPassw0rd@clickhouse:8123/dossier", sasl_mechanism="PLAIN",
                  security_protocol="SASL_SSL", sasl_username="alice", sasl_password="SaslPassw0rd",
-                 webhook_secret="HookS3cret")
+                 webhook_secret="HookS3cret", smtp_host="mail", smtp_password="MailPassw0rd")
     for text in (repr(s), str(s), s.model_dump_json(), repr(s.model_dump())):
         assert "Passw0rd" not in text and "HookS3cret" not in text
     assert kafka_client_config(s)["sasl_plain_password"] == "SaslPassw0rd"  # given to the client, nowhere else
