@@ -136,3 +136,32 @@ def test_after_downtime_what_came_due_meanwhile_is_one_digest_per_unit_and_the_t
         (("to-cong-tac@example.vn",), "[Cảnh báo hồ sơ] Tổ công tác: 8 quá hạn xử lý"),
         (("vpdk@example.vn",), "[Cảnh báo hồ sơ] Văn phòng Đăng ký đất đai tỉnh Tây Ninh: 3 quá hạn xử lý"),
     ]
+
+
+def test_a_mail_server_that_is_down_delays_the_breach_letter_and_loses_nothing(tmp_path: Path):
+    d1 = f"{TAN_BIEN}-240304-0001"
+    box = Mailbox()  # down: nothing listens on its port yet
+    with Receiver() as receiver:
+        async def scenario() -> None:
+            with EmbeddedBroker() as broker:
+                s = mail_settings(tmp_path, box, receiver)
+                ensure_topics(broker.bootstrap, s)
+                produce(broker.bootstrap, s.events_topic, [received(d1, TAN_BIEN, "2024-03-04T09:00:00+07:00")])
+                clock = Clock("2024-03-15T00:00:05+07:00")  # the breach came due 5 s ago: a letter at once
+                stop = asyncio.Event()
+                task = asyncio.create_task(run_worker(s, bootstrap=broker.bootstrap, stop=stop, now=clock))
+                try:
+                    await eventually(lambda: len(receiver.posts) >= 2, timeout=60)  # caught up, alerts out
+                    await asyncio.sleep(3)  # the letters' round finds no server: they wait in the outbox
+                    assert box.mails == []
+                    box.start()  # back: the next try (backoff 5 s) sends them
+                    await eventually(lambda: len(box.accepted()) >= 2, timeout=30)
+                finally:
+                    stop.set()
+                    await task
+                    box.stop()
+
+        asyncio.run(scenario())
+    assert sorted(m.recipients for m in box.accepted()) == [("cn.tanbien@example.vn",), ("to-cong-tac@example.vn",)]
+    assert query(tmp_path / "store", "SELECT count() FROM dossier.outbox FINAL WHERE channel = 'mail' "
+                                     "AND status != 'delivered'") == [(0,)]
