@@ -15,6 +15,7 @@ end of the last office period) — one digest, never one per day missed.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Any, Callable
@@ -44,16 +45,34 @@ class Dispatch:
         self.every_s = every_s
         self.wall = wall
         self._last = 0.0
+        self._round: asyncio.Task[None] | None = None
         self._digest_day: date | None = None  # the day whose morning digest is known to be sent
 
     async def tick(self, now: datetime) -> None:
-        """A live tick, caught up: a round if one is due. `now` is the worker's clock (a drill's)."""
+        """A live tick, caught up: start a round if one is due. `now` is the worker's clock (a
+        drill's). A round runs as its own task, so a slow mail server never holds the timers
+        back; a round that failed (a store error that is not an outage) stops the job here."""
+        if self._round is not None:
+            if not self._round.done():
+                return
+            failed, self._round = self._round.exception(), None
+            if failed is not None:
+                raise failed
         if monotonic() - self._last < self.every_s or not self.leader():
             return
         self._last = monotonic()
+        self._round = asyncio.create_task(self.round(now))
+
+    async def round(self, now: datetime) -> None:
         await self.pipeline.dispatch(self.wall())
         if self.mail is not None:
             await self.morning(now)
+
+    async def close(self) -> None:
+        """Stop a round in flight (a letter it was sending is sent again by the next start)."""
+        if self._round is not None and not self._round.done():
+            self._round.cancel()
+            await asyncio.gather(self._round, return_exceptions=True)
 
     async def morning(self, now: datetime) -> bool:
         """Send today's morning digest if it is due and not sent yet; True if it went now."""

@@ -61,6 +61,7 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
     try:
         await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)
     finally:
+        await dispatch.close()
         await stack.stop()
         log.info("worker.stopped")
 
