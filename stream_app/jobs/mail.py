@@ -33,6 +33,9 @@ log = structlog.get_logger(__name__)
 
 
 class Dispatch:
+    """The live worker's rounds: digests and letters through `Pipeline.dispatch`, and the
+    morning digest; built once per worker, ticked by its live loop once caught up."""
+
     def __init__(self, pipeline: Pipeline, *, mail: MailNotifier | None, calendar: WorkingCalendar,
                  digest_at: str, read: Callable[..., Any], leader: Callable[[], bool], every_s: float = 2.0,
                  wall: Clock = utc_now) -> None:

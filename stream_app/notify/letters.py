@@ -25,7 +25,7 @@ from urllib.parse import quote
 from stream_app.domain.calendar import TZ
 from stream_app.domain.directory import Directory
 from stream_app.domain.messages import KIND_LABELS, vn_time
-from stream_app.notify.digest import LISTED, SECTIONS
+from stream_app.notify.digest import SECTIONS
 from stream_app.notify.recipients import TASK_FORCE
 
 SECTION_TITLES = {
@@ -179,5 +179,3 @@ class Letters:
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
-
-__all__ = ["LISTED", "Letters", "SECTION_TITLES"]

@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 import orjson
 import structlog
+from pydantic import SecretStr
 
 from stream_app.clock import Clock, utc_now
 from stream_app.core.output import message_key
@@ -54,7 +55,7 @@ class SmtpServer:
     port: int
     security: str  # starttls | ssl | none
     username: str | None = None
-    password: Any = None  # a SecretStr: read only at login
+    password: SecretStr | None = None  # read only at login
     timeout_s: float = 30.0
     cafile: Path | None = None
 

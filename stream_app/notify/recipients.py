@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.errors import HeaderParseError, MessageDefect
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
 
