@@ -165,3 +165,40 @@ def test_a_login_the_server_refuses_delays_the_letter_and_the_password_reaches_n
     assert [e["event"] for e in logs] == ["mail.outage"]
     assert "Passw0rd" not in repr(logs) and "Passw0rd" not in repr(wrong.client.server)
     assert len(box.accepted()) == 2
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (a province's own CA, as far as the client knows)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(d / "key.pem"),
+                    "-out", str(d / "cert.pem")], check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_a_letter_goes_over_tls_checked_against_the_configured_ca(tmp_path: Path, certificate: tuple[Path, Path],
+                                                                  security: str):
+    import ssl
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    rec = recipients(tmp_path)
+    with Mailbox(tls=context, implicit_tls=security == "ssl") as box:
+        def client(cafile: Path | None) -> MailNotifier:
+            server = SmtpServer("127.0.0.1", box.port, security, timeout_s=5, cafile=cafile)
+            return MailNotifier(SmtpClient(server), rec, Letters(DIRECTORY, "https://giamsat.example.vn",
+                                                                 "canhbao@example.vn"), batch_s=0, now=lambda: NOW)
+
+        untrusted = client(None)  # the system's CAs do not know the province's certificate
+        letters = untrusted.digests([(d, NOW) for d in untrusted.deliveries([BREACH])], NOW)
+        assert asyncio.run(untrusted.send(letters)) == []
+        assert [o.ok for o in asyncio.run(client(cert).send(letters))] == [True, True]
+    assert len(box.accepted()) == 2

@@ -224,12 +224,14 @@ class Mailbox:
     away and bring it back on the same port (a mail server that is down)."""
 
     def __init__(self, respond: Callable[[int, Mail], str] | None = None,
-                 login: tuple[str, str] | None = None) -> None:
+                 login: tuple[str, str] | None = None, tls: Any = None, implicit_tls: bool = False) -> None:
         from stream_app.kafka.broker import free_port
 
         self.mails: list[Mail] = []
         self.respond = respond
         self.login = login  # (user, password) the server requires (AUTH over plain loopback)
+        self.tls = tls  # an ssl.SSLContext: STARTTLS required, or TLS from the first byte (implicit_tls)
+        self.implicit_tls = implicit_tls
         self.port = free_port()
         self._lock = threading.Lock()
         self._controller: Any = None
@@ -267,6 +269,9 @@ class Mailbox:
 
             kw = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")  # loopback, on purpose
+        if self.tls is not None:
+            kw.update({"ssl_context": self.tls} if self.implicit_tls else {"tls_context": self.tls,
+                                                                            "require_starttls": True})
         self._controller = Controller(self._handler(), hostname="127.0.0.1", port=self.port, **kw)
         self._controller.start()
         return self
