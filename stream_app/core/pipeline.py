@@ -118,6 +118,7 @@ class Pipeline:
         async with self._lock:
             out = await self.call(self.processor.finish, as_of)
             await self._commit(out, force_progress=True)
+            await self.settle()
 
     async def start(self) -> None:
         """Send what a stopped worker left unsent (once; also done by the first commit).
@@ -154,7 +155,13 @@ class Pipeline:
             await self.publisher.publish([], out.dead_letters)
         ready = [d for d in deliveries if d.batch]  # the others wait for a digest
         if ready:
-            await self.send(await self.until_done(self.store.undelivered, ready))
+            # A message recomputed after a crash may have gone already: ask the outbox, except
+            # on a channel where a repeat is harmless (the alerts topic: consumers drop it by
+            # alert id and version), which spares the live path a query per batch.
+            checked = [d for d in ready if not self._repeats_harmless(d.channel)]
+            if checked:
+                checked = await self.until_done(self.store.undelivered, checked)
+            await self.send([d for d in ready if self._repeats_harmless(d.channel)] + checked)
         if messages and self.on_alert is not None:
             for msg in messages:
                 self.on_alert(msg)
@@ -215,9 +222,23 @@ class Pipeline:
                     size += len(todo[i].deliveries)
                     i += 1
                 outcomes = await channel.send(part)
-                await self.until_done(self.store.mark, outcomes)
+                if self._repeats_harmless(name):  # marked with the next outbox write: a crash before it repeats them
+                    await self.call(self.store.mark_later, outcomes)
+                else:
+                    await self.until_done(self.store.mark, outcomes)
                 done += len(outcomes)
         return done
+
+    def _repeats_harmless(self, channel: str) -> bool:
+        return bool(getattr(self.channels.get(channel), "repeats_harmless", False))
+
+    async def settle(self) -> None:
+        """Write the marks still held for the next write (at the end of a job; once, no retry:
+        a store that is down now only means those messages are sent again by the next start)."""
+        try:
+            await self.call(self.store.settle)
+        except Exception as exc:  # noqa: BLE001 - at worst a repeat on the alerts topic
+            log.warning("outbox.marks_not_written", error=type(exc).__name__)
 
     async def dispatch(self, now: datetime) -> int:
         """The live worker's dispatcher (the one worker that sends e-mail, once caught up):

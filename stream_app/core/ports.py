@@ -115,6 +115,14 @@ class BatchStore(Protocol):
 
     def mark(self, outcomes: Sequence[Outcome]) -> None: ...
 
+    def mark_later(self, outcomes: Sequence[Outcome]) -> None:
+        """Hold the marks (no I/O): written with the next outbox rows, or by `settle`."""
+        ...
+
+    def settle(self) -> None:
+        """Write every mark still held (the end of a job)."""
+        ...
+
     def pending_deliveries(self, channels: Sequence[str]) -> list[Delivery]:
         """What a stopped worker left unsent on these channels, in batches (never the
         deliveries still waiting for a digest: the live worker's dispatcher forms those)."""

@@ -166,5 +166,7 @@ class Stack:
             log.warning("worker.stop_timeout", timeout_s=self.settings.stop_timeout_s)
         elif stopping.exception() is not None:
             log.warning("worker.stop_failed", error=type(stopping.exception()).__name__)
+        if self.pipeline.failure is None:
+            await self.pipeline.settle()  # the alerts topic's last marks
         self.pipeline.close()
         self.client.close()

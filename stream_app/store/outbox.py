@@ -51,16 +51,25 @@ class Outbox:
         self.client = client
         self.table = f"{database}.outbox"
         self._rows: list[list[Any]] = []
+        # Marks of a channel where a repeat is harmless, written with the next pending rows (one
+        # insert instead of two on the live path) or by `flush_all` at the end of a job.
+        self._marks: list[list[Any]] = []
 
     def add(self, deliveries: Sequence[Delivery]) -> None:
         now = utc_now()
         self._rows += [_row(d, "pending", 0, now) for d in deliveries]
 
     def flush(self) -> None:
-        """Write the pending rows or raise (the rows are kept for the retry)."""
+        """Write the pending rows (and the marks held back) or raise (they are kept for the retry)."""
         if self._rows:
-            self.client.insert(self.table, self._rows, column_names=list(COLUMNS))
-            self._rows = []
+            self.client.insert(self.table, self._marks + self._rows, column_names=list(COLUMNS))
+            self._rows, self._marks = [], []
+
+    def flush_all(self) -> None:
+        """Write whatever is held, marks included (the end of a job)."""
+        if self._rows or self._marks:
+            self.client.insert(self.table, self._marks + self._rows, column_names=list(COLUMNS))
+            self._rows, self._marks = [], []
 
     def mark(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
@@ -68,6 +77,11 @@ class Outbox:
         now = utc_now()
         rows = [_row(o.delivery, "delivered" if o.ok else "failed", o.attempts, now) for o in outcomes]
         self.client.insert(self.table, rows, column_names=list(COLUMNS))
+
+    def mark_later(self, outcomes: Sequence[Outcome]) -> None:
+        """Stage the marks with the next flush (a channel where a repeat is harmless)."""
+        now = utc_now()
+        self._marks += [_row(o.delivery, "delivered" if o.ok else "failed", o.attempts, now) for o in outcomes]
 
     def claim(self, batches: Sequence[Batch]) -> list[Batch]:
         """Put waiting deliveries in their digests (status `sending`, the digest's id) before

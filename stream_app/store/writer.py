@@ -112,6 +112,13 @@ class BatchWriter:
         with transient_as_unavailable():
             self.outbox.mark(outcomes)
 
+    def mark_later(self, outcomes: Sequence[Outcome]) -> None:
+        self.outbox.mark_later(outcomes)
+
+    def settle(self) -> None:
+        with transient_as_unavailable():
+            self.outbox.flush_all()
+
     def pending_deliveries(self, channels: Sequence[str]) -> list[Delivery]:
         with transient_as_unavailable():
             return self.outbox.pending(channels)
