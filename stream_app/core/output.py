@@ -55,7 +55,7 @@ class AlertChange:
 
 def message_key(message: dict[str, Any]) -> str:
     """An alert message's key on every channel (the outbox's `delivery_id`, the webhook's
-    `webhook-id`, the alerts topic's `message_id` header): one per alert and per change of
+    `webhook-id`, the e-mail's digest ids are made of them): one per alert and per change of
     it — `<alert id>` when emitted, `<alert id>:retracted` when retracted, `<alert id>:v<n>`
     for its n-th change after that (emitted again once a later event made it real, …)."""
     version = int(message.get("version") or (2 if message.get("retracted") else 1))
