@@ -83,11 +83,15 @@ class SmtpClient:
             conn.login(s.username, s.password.get_secret_value() if s.password is not None else "")
         return conn
 
-    def send(self, messages: Sequence[EmailMessage]) -> list[bool]:
-        """One outcome per message, in order, as far as the round got: True accepted, False
-        refused for good; a connection-level failure raises (the rest are tried later)."""
+    def send(self, messages: Sequence[EmailMessage]) -> tuple[list[bool], Exception | None]:
+        """One outcome per message, in order, as far as the round got (True accepted, False
+        refused for good), and what stopped it early: the server gone, a "try later", a
+        refused login or sender (the rest are tried later, nothing of what went is lost)."""
         out: list[bool] = []
-        conn = self._connect()
+        try:
+            conn = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            return out, exc
         try:
             for msg in messages:
                 try:
@@ -97,6 +101,8 @@ class SmtpClient:
                     log.error("mail.refused", message_id=msg["Message-ID"], recipients=len(exc.recipients))
                     out.append(False)
                     continue
+                except smtplib.SMTPSenderRefused:
+                    raise  # DOSSIER_SMTP_FROM refused: a setting to fix, not this letter's fault
                 except smtplib.SMTPResponseException as exc:
                     if 500 <= exc.smtp_code < 600:
                         log.error("mail.refused", message_id=msg["Message-ID"], code=exc.smtp_code)
@@ -107,12 +113,14 @@ class SmtpClient:
                 if refused:
                     log.warning("mail.recipients_refused", message_id=msg["Message-ID"], recipients=len(refused))
                 out.append(True)
+        except (smtplib.SMTPException, OSError) as exc:
+            return out, exc
         finally:
             try:
                 conn.quit()
             except (smtplib.SMTPException, OSError):
                 conn.close()
-        return out
+        return out, None
 
 
 class MailNotifier:
@@ -176,11 +184,7 @@ class MailNotifier:
         if not todo or time.monotonic() < self._retry_at:
             return []  # nobody to write to any more (they stay in the outbox), or backing off
         letters = [self.letter(b) for b in todo]
-        try:
-            accepted = await asyncio.to_thread(self.client.send, letters)
-            error = None
-        except (smtplib.SMTPException, OSError) as exc:
-            accepted, error = [], exc
+        accepted, error = await asyncio.to_thread(self.client.send, letters)
         out: list[Outcome] = []
         for b, ok in zip(todo, accepted):
             out += [Outcome(d, ok, 1) for d in b.deliveries]
