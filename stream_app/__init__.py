@@ -9,7 +9,7 @@ room and the rooms below it (checked by `tests/test_architecture.py`):
   building its collaborators once (`jobs/stack.py`) and waiting with one primitive
   (`jobs/until.py`);
 - adapters, side by side and independent: `kafka/` (broker, Faust app, agent,
-  transport, producer, publisher), `notify/` (webhooks), `web/` (the live page),
+  transport, producer, publisher), `notify/` (webhooks, e-mail), `web/` (the live page),
   `report/` (the monthly report), `replay/` (feeds: files, the store, pace, resume,
   the synthetic province);
 - `store/`: ClickHouse — client, migrations and views, rows, the batch writer, the

@@ -8,7 +8,7 @@ appear in a repr, a log line or an error message.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -141,12 +141,53 @@ class Settings(BaseSettings):
     login_failures_per_address: int = Field(default=20, ge=1, description="failed sign-ins from one address per window")
     login_window_min: float = Field(default=15.0, gt=0, description="the window of those limits (minutes)")
 
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Standard Webhooks signing secret: whsec_<base64 key> (any other value: its UTF-8 bytes are "
+                    "the key, and the old X-Dossier-Signature header is sent too)",
+    )
+
+    # --- alerts by e-mail (the live worker; issue 22, docs/alerts.md) ----------
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mail; unset: no e-mail")
+    smtp_port: int | None = Field(default=None, description="SMTP port (default: 465 for ssl, 587 for starttls, 25)")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="starttls, ssl (implicit TLS) or none (loopback relays only)"
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password (never logged)")
+    smtp_from: str = Field(default="dossier-stream@localhost", description="From: address of alert e-mail")
+    smtp_timeout_s: float = Field(default=30.0, gt=0, description="longest wait for the SMTP server (seconds)")
+    smtp_cafile: Path | None = Field(default=None, description="CA bundle for the SMTP server's certificate")
+    mail_recipients: Path | None = Field(
+        default=None, description="TOML: unit code -> addresses, and the task force's addresses (every unit)"
+    )
+    mail_batch_s: float = Field(
+        default=60.0, ge=0, description="immediate alert e-mail waits this long for more alerts of its unit"
+    )
+    mail_digest_at: str = Field(default="07:00", description="local time of the morning digest on working days")
+    public_url: str = Field(
+        default="http://127.0.0.1:6066", description="base URL of the live page, for links in e-mail"
+    )
+    catch_up_after_s: float = Field(
+        default=300.0, gt=0,
+        description="live worker: an alert emitted this long after it came due (downtime, a backlog) goes "
+                    "into one digest per unit instead of a message of its own",
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 
     @field_validator("topic_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
+        return v.strip()
+
+    @field_validator("mail_digest_at")
+    @classmethod
+    def _digest_at(cls, v: str) -> str:
+        try:
+            time.fromisoformat(v.strip())
+        except ValueError:
+            raise ValueError(f"DOSSIER_MAIL_DIGEST_AT must be a local time HH:MM, e.g. 07:00 (got {v!r})") from None
         return v.strip()
 
     # --- derived names ----------------------------------------------------
@@ -169,6 +210,16 @@ class Settings(BaseSettings):
     @property
     def allowed_lateness(self) -> timedelta:
         return timedelta(seconds=self.allowed_lateness_s)
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_in_use(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"ssl": 465, "starttls": 587}.get(self.smtp_security, 25)
 
     @property
     def webhook_urls(self) -> tuple[str, ...]:

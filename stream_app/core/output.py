@@ -53,6 +53,16 @@ class AlertChange:
         }
 
 
+def message_key(message: dict[str, Any]) -> str:
+    """An alert message's key on every channel (the outbox's `delivery_id`, the webhook's
+    `webhook-id`, the e-mail's digest ids are made of them): one per alert and per change of
+    it — `<alert id>` when emitted, `<alert id>:retracted` when retracted, `<alert id>:v<n>`
+    for its n-th change after that (emitted again once a later event made it real, …)."""
+    version = int(message.get("version") or (2 if message.get("retracted") else 1))
+    aid = str(message["alert_id"])
+    return aid if version == 1 else f"{aid}:retracted" if version == 2 else f"{aid}:v{version}"
+
+
 def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.isoformat(timespec="milliseconds")
 

@@ -9,11 +9,16 @@ never pass unwritten rows. A store write that fails for a reason that passes
 (`StoreUnavailable`: connection trouble, timeouts, overload) is retried with
 backoff until it succeeds, the outage logged once when it starts and once when it
 ends; any other store error stops the job at once, nothing of the batch acknowledged.
-What a stopped worker left pending in the outbox is posted first thing when
-the pipeline next commits.
+Alert messages leave through channels (the alerts topic, webhooks, e-mail),
+each through the store's outbox: their delivery rows are written before the
+alert rows, and marked once sent. What a stopped worker left unsent is sent
+first thing when the pipeline next commits. A live worker gives `catch_up`:
+an alert emitted longer than that after it came due (downtime, a backlog)
+waits in the outbox for a digest per unit, which the live worker's dispatcher
+(`core.dispatch`) forms and sends; the alerts topic and table keep every alert.
 
 Every collaborator comes in through the constructor, as a port
-(`core.ports`): the store, the publisher, the notifier; the clock and the
+(`core.ports`): the store, the publisher, the channels; the clock and the
 partitions this worker owns come with the processor and the job.
 """
 
@@ -22,18 +27,19 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
-from typing import Any, Callable
+from datetime import datetime, timedelta
+from typing import Any, Callable, Sequence
 
 import structlog
 
 from stream_app.core.output import Output, Record
-from stream_app.core.ports import BatchStore, Delivery, Notifier, Publisher, StoreUnavailable
+from stream_app.core.ports import BatchStore, Channel, Delivery, Publisher, StoreUnavailable, batches
 from stream_app.core.processor import Processor
 
 log = structlog.get_logger(__name__)
 
-# Webhook deliveries are recorded this many at a time: the most a crash can repeat.
+# Webhook deliveries are recorded this many at a time: the most a crash can repeat
+# (a channel may say otherwise: `chunk`, e.g. the alerts topic, where a repeat is cheap).
 DELIVERY_CHUNK = 64
 
 AlertCallback = Callable[[dict[str, Any]], None]
@@ -50,7 +56,8 @@ class Pipeline:
         store: BatchStore,
         publisher: Publisher | None = None,
         *,
-        notifier: Notifier | None = None,
+        channels: Sequence[Channel] = (),
+        catch_up: timedelta | None = None,
         on_alert: AlertCallback | None = None,
         owned: Callable[[], list[int]] | None = None,
         max_backoff_s: float = 30.0,
@@ -58,7 +65,9 @@ class Pipeline:
         self.processor = processor
         self.store = store
         self.publisher = publisher
-        self.notifier = notifier
+        self.channels = {c.name: c for c in channels}
+        # Live only: an alert emitted longer than this after it came due waits for a digest.
+        self.catch_up = catch_up
         self.on_alert = on_alert
         # The partitions this worker owns (a live worker sharing them with others): the
         # watermark it persists is theirs. None: all of them (a replay).
@@ -109,6 +118,7 @@ class Pipeline:
         async with self._lock:
             out = await self.call(self.processor.finish, as_of, partitions)
             await self._commit(out, force_progress=True)
+            await self.settle()
 
     async def take_over(self, partitions: list[int], restore: Callable[[list[int]], Any]) -> None:
         """Partitions newly assigned to this worker (another stopped or left): restore their
@@ -124,43 +134,68 @@ class Pipeline:
             await self.call(self.processor.forget, partitions)
 
     async def start(self) -> None:
-        """Post the webhooks a stopped worker left pending (once; also done by the first commit)."""
+        """Send what a stopped worker left unsent (once; also done by the first commit).
+        E-mail is the dispatcher's (`dispatched` channels): it alone sends those."""
         if self._started:
             return
         self._started = True
-        if self.notifier is None:
+        names = [n for n, c in self.channels.items() if not getattr(c, "dispatched", False)]
+        if not names:
             return
-        pending = await self._until_done(self.store.pending_deliveries)
+        pending = await self.until_done(self.store.pending_deliveries, names)
         if pending:
-            log.warning("webhook.redelivering", deliveries=len(pending))
-            posted = await self._deliver(pending)
-            if posted < len(pending):  # their URL is no longer configured: they stay pending
-                log.warning("webhook.unconfigured_endpoint", deliveries=len(pending) - posted)
+            log.warning("outbox.redelivering", deliveries=len(pending))
+            sent = await self.send(pending)
+            if sent < len(pending):  # their endpoint is no longer configured: they stay pending
+                log.warning("outbox.unconfigured_endpoint", deliveries=len(pending) - sent)
 
     async def _commit(self, out: Output, force_progress: bool = False) -> None:
         """1. stage the rows, the outbox's deliveries and the progress; 2. write them in
-        the store's commit order; 3. publish alerts and dead letters; 4. post webhooks
-        and mark them; 5. tell the job about the alerts."""
+        the store's commit order; 3. publish dead letters; 4. send the alert messages
+        through their channels (the alerts topic first) and mark them; 5. tell the job
+        about the alerts."""
         await self.start()
         messages = [a.as_json() for a in out.alerts]
-        deliveries = self.notifier.deliveries(messages) if self.notifier is not None else []
+        deliveries = self._deliveries(out, messages) if messages else []
         mark = self.processor.low_watermark(self.owned() if self.owned is not None else None)
         saved = self._saved_watermark
         progress = mark if mark is not None and (force_progress or saved is None or mark > saved) else None
         if out or progress is not None or deliveries:
             await self.call(self.store.stage, out, progress, deliveries)
-            await self._until_done(self.store.flush)
+            await self.until_done(self.store.flush)
             self._saved_watermark = mark
-        if self.publisher is not None:
-            await self.publisher.publish(messages, out.dead_letters)
-        if messages:
-            if self.notifier is not None:
-                await self._deliver(await self._until_done(self.store.undelivered, deliveries))
-            if self.on_alert is not None:
-                for msg in messages:
-                    self.on_alert(msg)
+        if self.publisher is not None and out.dead_letters:
+            await self.publisher.publish([], out.dead_letters)
+        ready = [d for d in deliveries if d.batch]  # the others wait for a digest
+        if ready:
+            # A message recomputed after a crash may have gone already: ask the outbox, except
+            # on a channel where a repeat is harmless (the alerts topic: consumers drop it by
+            # alert id and version), which spares the live path a query per batch.
+            checked = [d for d in ready if not self._repeats_harmless(d.channel)]
+            if checked:
+                checked = await self.until_done(self.store.undelivered, checked)
+            await self.send([d for d in ready if self._repeats_harmless(d.channel)] + checked)
+        if messages and self.on_alert is not None:
+            for msg in messages:
+                self.on_alert(msg)
 
-    async def _until_done(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _deliveries(self, out: Output, messages: list[dict[str, Any]]) -> list[Delivery]:
+        """What every channel owes for these messages; live, the ones that came due long
+        before now (`catch_up`) wait for a digest."""
+        fresh, late = messages, []
+        if self.catch_up is not None and out.at is not None:
+            cut = out.at - self.catch_up
+            fresh, late = [], []
+            for a, m in zip(out.alerts, messages):
+                (late if a.spec.fires_at < cut else fresh).append(m)
+        deliveries: list[Delivery] = []
+        for channel in self.channels.values():
+            deliveries += channel.deliveries(fresh)
+            if late:
+                deliveries += channel.deliveries(late, catch_up=True)
+        return deliveries
+
+    async def until_done(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a store call in the executor until it succeeds, retrying only what passes
         (`StoreUnavailable`) with bounded backoff, and logging the outage once when it
         starts and once when it ends; any other error stops the job with it."""
@@ -180,16 +215,69 @@ class Pipeline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)
 
-    async def _deliver(self, deliveries: list[Delivery]) -> int:
-        """POST and record, a chunk at a time: a crash can repeat at most one chunk's POSTs."""
-        if self.notifier is None:
-            return 0
-        posted = 0
-        for i in range(0, len(deliveries), DELIVERY_CHUNK):
-            outcomes = await self.notifier.post(deliveries[i:i + DELIVERY_CHUNK])
-            await self._until_done(self.store.mark, outcomes)
-            posted += len(outcomes)
-        return posted
+    async def send(self, deliveries: Sequence[Delivery]) -> int:
+        """Send deliveries in their batches and record the outcomes, channel by channel in
+        order (the alerts topic first), a chunk at a time: a crash can repeat at most one
+        chunk's sends. Returns how many got an outcome (an endpoint no longer configured
+        gets none: its rows stay pending)."""
+        by_channel: dict[str, list[Delivery]] = {}
+        for d in deliveries:
+            by_channel.setdefault(d.channel, []).append(d)
+        done = 0
+        for name, channel in self.channels.items():
+            todo = batches(by_channel.get(name, []))
+            chunk = getattr(channel, "chunk", DELIVERY_CHUNK)
+            i = 0
+            while i < len(todo):
+                part, size = [], 0
+                while i < len(todo) and (not part or size + len(todo[i].deliveries) <= chunk):
+                    part.append(todo[i])
+                    size += len(todo[i].deliveries)
+                    i += 1
+                outcomes = await channel.send(part)
+                if self._repeats_harmless(name):  # marked with the next outbox write: a crash before it repeats them
+                    await self.call(self.store.mark_later, outcomes)
+                else:
+                    await self.until_done(self.store.mark, outcomes)
+                done += len(outcomes)
+        return done
+
+    def _repeats_harmless(self, channel: str) -> bool:
+        return bool(getattr(self.channels.get(channel), "repeats_harmless", False))
+
+    async def settle(self) -> None:
+        """Write the marks still held for the next write (at the end of a job; once, no retry:
+        a store that is down now only means those messages are sent again by the next start)."""
+        try:
+            await self.call(self.store.settle)
+        except Exception as exc:  # noqa: BLE001 - at worst a repeat on the alerts topic
+            log.warning("outbox.marks_not_written", error=type(exc).__name__)
+
+    async def dispatch(self, now: datetime) -> int:
+        """The live worker's dispatcher (the one worker that sends e-mail, once caught up):
+        send what a dispatched channel left unsent (a digest a crash or an outage
+        interrupted: the same id, the same content), then form the digests that are due
+        from the deliveries waiting in the outbox — a channel's `digests(waiting, now)`
+        decides (webhooks: at once, one per URL and unit; e-mail: per unit, once its
+        oldest has waited its minute) — record them as `sending`, send them and mark
+        them. `now` is the real wall clock, the one the outbox's enqueue times are on.
+        Returns how many deliveries got an outcome."""
+        done = 0
+        names = [n for n, c in self.channels.items() if getattr(c, "dispatched", False)]
+        if names:
+            unsent = await self.until_done(self.store.pending_deliveries, names)
+            if unsent:
+                done += await self.send(unsent)
+        for name, channel in self.channels.items():
+            form = getattr(channel, "digests", None)
+            if form is None:
+                continue
+            waiting = await self.until_done(self.store.waiting, name)
+            ready = form(waiting, now) if waiting else []
+            if ready:
+                claimed = await self.until_done(self.store.claim, ready)
+                done += await self.send([d for b in claimed for d in b.deliveries])
+        return done
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

@@ -2,9 +2,10 @@
 
 The processor reads dossiers back through a `Restorer` (the store) and places
 them by a `Partitioner` (Kafka's default partitioner); the pipeline writes a
-batch through a `BatchStore`, sends it on through a `Publisher` (Kafka topics)
-and hands alert messages to a `Notifier` (webhooks), whose `Delivery` rows the
-store keeps in its outbox. None of these names Faust, Kafka or ClickHouse: the
+batch through a `BatchStore`, sends dead letters on through a `Publisher` (the
+DLQ topic) and alert messages through `Channel`s (the alerts topic, webhooks,
+e-mail), whose `Delivery` rows the store keeps in its outbox and which send them
+in `Batch`es. None of these names Faust, Kafka or ClickHouse: the
 adapters in `store/`, `kafka/` and `notify/` do.
 """
 
@@ -42,12 +43,48 @@ class Restorer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One alert message for one endpoint, with the exact body that is signed and posted."""
+    """One message for one endpoint of one channel, with the exact payload that is sent.
+
+    `batch` is the send that carries it: the message alone (`batch == delivery_id`), a
+    digest of several (its id assigned when the digest is formed), or "" while it waits
+    to be put in a digest (a live worker's catch-up, a unit's e-mail of the minute)."""
 
     delivery_id: str
     endpoint: str
     alert_id: str
     body: bytes
+    channel: str = "webhook"
+    unit: str = ""
+    fires_at: datetime | None = None
+    batch: str = ""
+
+    @property
+    def send_id(self) -> str:
+        return self.batch or self.delivery_id
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one send carries (one POST, one Kafka message, one e-mail): one delivery, or a
+    digest of several of one endpoint. Its id is the Standard Webhooks `webhook-id`, the
+    e-mail's Message-ID: the same id and content when a crash makes it repeat."""
+
+    batch_id: str
+    channel: str
+    endpoint: str
+    deliveries: tuple[Delivery, ...]
+
+    @property
+    def digest(self) -> bool:
+        return not (len(self.deliveries) == 1 and self.deliveries[0].delivery_id == self.batch_id)
+
+
+def batches(deliveries: Sequence[Delivery]) -> list[Batch]:
+    """Deliveries grouped by the send that carries them, in the order they came."""
+    groups: dict[tuple[str, str, str], list[Delivery]] = {}
+    for d in deliveries:
+        groups.setdefault((d.channel, d.endpoint, d.send_id), []).append(d)
+    return [Batch(bid, ch, ep, tuple(ds)) for (ch, ep, bid), ds in groups.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +109,53 @@ class BatchStore(Protocol):
         (`StoreUnavailable` when a retry may succeed)."""
         ...
 
-    def undelivered(self, deliveries: Sequence[Delivery]) -> list[Delivery]: ...
+    def undelivered(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """Those still merely pending (a message recomputed after a crash may have been sent)."""
+        ...
 
     def mark(self, outcomes: Sequence[Outcome]) -> None: ...
 
-    def pending_deliveries(self) -> list[Delivery]: ...
+    def mark_later(self, outcomes: Sequence[Outcome]) -> None:
+        """Hold the marks (no I/O): written with the next outbox rows, or by `settle`."""
+        ...
+
+    def settle(self) -> None:
+        """Write every mark still held (the end of a job)."""
+        ...
+
+    def pending_deliveries(self, channels: Sequence[str]) -> list[Delivery]:
+        """What a stopped worker left unsent on these channels, in batches (never the
+        deliveries still waiting for a digest: the live worker's dispatcher forms those)."""
+        ...
+
+    def claim(self, batches: Sequence[Batch]) -> list[Batch]:
+        """Record waiting deliveries as sent in these digests (`sending`), before sending."""
+        ...
+
+    def waiting(self, channel: str) -> list[tuple[Delivery, datetime]]:
+        """Deliveries waiting for a digest, with when each was enqueued."""
+        ...
+
+    def has(self, channel: str, delivery_id: str) -> bool: ...
 
 
 class Publisher(Protocol):
-    """Sends alert messages and dead letters on (the Kafka topics)."""
+    """Sends dead letters on (the DLQ topic); alerts go through a `Channel`."""
 
     async def publish(self, alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]) -> None: ...
 
 
-class Notifier(Protocol):
-    """Posts alert messages to people's systems (webhooks)."""
+class Channel(Protocol):
+    """A way alert messages leave through the outbox: the alerts topic, webhooks, e-mail.
 
-    def deliveries(self, messages: Sequence[dict[str, Any]]) -> list[Delivery]: ...
+    `deliveries` names what each message owes (one per endpoint), `catch_up` true for
+    alerts that came due long before they were emitted (the live worker's catch-up after
+    downtime: they wait for a digest, batch ""); `send` sends whole batches and returns
+    one outcome per delivery (never raises for a failed send: it is an outcome)."""
 
-    async def post(self, deliveries: Sequence[Delivery]) -> list[Outcome]: ...
+    name: str
+
+    def deliveries(self, messages: Sequence[dict[str, Any]], *, catch_up: bool = False) -> list[Delivery]: ...
+
+    async def send(self, batches: Sequence[Batch]) -> list[Outcome]: ...
+

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import timedelta
 from typing import Any, Callable, Iterator
 
 import structlog
@@ -27,6 +28,7 @@ from stream_app.clock import Clock, utc_now
 from stream_app.core.pipeline import AlertCallback, Pipeline
 from stream_app.core.processor import Processor
 from stream_app.access.users import UserFile
+from stream_app.domain.directory import Directory
 from stream_app.jobs.rules import load_directory, load_rules
 from stream_app.jobs.sync_live import LiveSync, make_converter
 from stream_app.kafka.admin import ensure_topics, wait_for_broker
@@ -36,6 +38,9 @@ from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.kafka.producer import partitioner
 from stream_app.kafka.publisher import KafkaPublisher
 from stream_app.kafka.sync_topic import SYNC_PARTITIONS, register_sync_agent, send
+from stream_app.notify.letters import Letters
+from stream_app.notify.mail import MailNotifier, SmtpClient, SmtpServer
+from stream_app.notify.recipients import Recipients
 from stream_app.notify.webhooks import WebhookNotifier
 from stream_app.settings import Settings
 from stream_app.store.client import connect
@@ -66,6 +71,31 @@ def kafka_bootstrap(settings: Settings) -> Iterator[str]:
 def owned_partitions(app: Any, topic: str) -> list[int]:
     """The partitions of `topic` this worker's consumer holds now."""
     return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topic)
+
+
+def alert_channels(settings: Settings, directory: Directory, *, live: bool) -> list[Any]:
+    """Webhooks when URLs are set; e-mail for the live worker when an SMTP server is set
+    (a replay is history: its alerts go to the table, the topic and the webhooks)."""
+    out: list[Any] = []
+    if settings.webhook_urls:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        webhooks = WebhookNotifier(settings.webhook_urls, secret)
+        if webhooks.legacy:
+            log.warning("webhook.legacy_secret", hint="DOSSIER_WEBHOOK_SECRET is not in the whsec_<base64> form: its "
+                        "UTF-8 bytes are the key and X-Dossier-Signature is sent too; see docs/alerts.md")
+        out.append(webhooks)
+    if live and settings.mail_enabled:
+        recipients = Recipients.load(settings.mail_recipients)
+        if not recipients:
+            raise ValueError("DOSSIER_SMTP_HOST is set but DOSSIER_MAIL_RECIPIENTS names nobody: "
+                             "give a recipients file (docs/alerts.md)")
+        server = SmtpServer(settings.smtp_host or "", settings.smtp_port_in_use, settings.smtp_security,
+                            settings.smtp_username, settings.smtp_password, settings.smtp_timeout_s,
+                            settings.smtp_cafile)
+        out.append(MailNotifier(SmtpClient(server), recipients,
+                                Letters(directory, settings.public_url, settings.smtp_from),
+                                batch_s=settings.mail_batch_s))
+    return out
 
 
 class Stack:
@@ -113,17 +143,21 @@ class Stack:
                  duration_ms=round((time.perf_counter() - t0) * 1000))
         self.app = build_app(settings, bootstrap,
                              web_middlewares=[self.guard.middleware] if self.guard is not None else [])
-        secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
         owned: Callable[[], list[int]] | None = None
         if live:
             def owned() -> list[int]:
                 return owned_partitions(self.app, settings.events_topic)
+        # The channels alert messages leave by, each through the outbox (issue 22).
+        publisher = KafkaPublisher(self.app, alerts_topic=settings.alerts_topic, dlq_topic=settings.dlq_topic)
+        channels: list[Any] = [publisher, *alert_channels(settings, self.directory, live=live)]
+        self.mail = next((c for c in channels if isinstance(c, MailNotifier)), None)
         self.pipeline = Pipeline(
             self.processor,
             BatchWriter(ClickHouseSink(self.client, settings.database, TABLE_COLUMNS),
                         Outbox(self.client, settings.database)),
-            KafkaPublisher(self.app, alerts_topic=settings.alerts_topic, dlq_topic=settings.dlq_topic),
-            notifier=WebhookNotifier(settings.webhook_urls, secret) if settings.webhook_urls else None,
+            publisher,
+            channels=channels,
+            catch_up=timedelta(seconds=settings.catch_up_after_s) if live else None,
             on_alert=on_alert,
             owned=owned,
         )
@@ -131,12 +165,7 @@ class Stack:
         if live:
             self._follow_assignment()
         if self.guard is not None:
-            client, db = self.client, settings.database
-
-            async def read(fn: Callable[..., Any], *args: Any) -> Any:
-                return await self.pipeline.call(fn, client, db, *args)
-
-            register_views(self.app, LiveData(read, self.rules, self.directory), self.guard)
+            register_views(self.app, LiveData(self.read, self.rules, self.directory), self.guard)
         # --- sync records (issue 21): the dossier.sync agent and POST /sync, by their own shared secret
         self.sync: LiveSync | None = None
         if sync_live and settings.sync_secret is not None:
@@ -190,6 +219,10 @@ class Stack:
             self.processor.restore(self.restorer.dossiers(ids))
         log.info("worker.took_over", partitions=partitions, dossiers=len(ids))
 
+    async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A blocking store query `fn(client, database, *args)` in the pipeline's executor."""
+        return await self.pipeline.call(fn, self.client, self.settings.database, *args)
+
     async def start(self) -> None:
         await self.app.start()
 
@@ -204,5 +237,7 @@ class Stack:
             log.warning("worker.stop_timeout", timeout_s=self.settings.stop_timeout_s)
         elif stopping.exception() is not None:
             log.warning("worker.stop_failed", error=type(stopping.exception()).__name__)
+        if self.pipeline.failure is None:
+            await self.pipeline.settle()  # the alerts topic's last marks
         self.pipeline.close()
         self.client.close()

@@ -16,7 +16,8 @@ import structlog
 
 from stream_app.clock import Clock, utc_now
 from stream_app.domain.calendar import TZ
-from stream_app.jobs.stack import Stack
+from stream_app.jobs.mail import Dispatch
+from stream_app.jobs.stack import Stack, owned_partitions
 from stream_app.jobs.until import raise_if_broken
 from stream_app.kafka.admin import while_broker_answers
 from stream_app.settings import Settings
@@ -84,6 +85,10 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
         raise
     now = clock
     stack.processor.note_year(now().year)  # a live clock in a year no calendar table confirms: say so
+    # Digests and e-mail (issue 22): sent by the worker holding partition 0, once caught up.
+    dispatch = Dispatch(stack.pipeline, mail=stack.mail, calendar=stack.rules.calendar,
+                        digest_at=settings.mail_digest_at, read=stack.read,
+                        leader=lambda: 0 in owned_partitions(stack.app, settings.events_topic))
     await stack.start()
     page = f"http://{settings.web_bind}:{settings.web_port}/" if settings.web_enabled else None
     log.info("worker.started", bootstrap=bootstrap, restored=stack.processor.stats["restored"],
@@ -101,10 +106,13 @@ async def run_worker(settings: Settings, *, bootstrap: str, stop: asyncio.Event,
             current = await caught_up(stack)
             if current:
                 await stack.pipeline.advance(now(), current)
+                if current == owned_partitions(stack.app, settings.events_topic):
+                    await dispatch.tick(now())
 
     try:
         await while_broker_answers(live(), bootstrap, give_up_s=settings.broker_give_up_s)
     finally:
+        await dispatch.close()
         await stack.stop()
         log.info("worker.stopped")
 
@@ -150,10 +158,16 @@ async def caught_up(stack: Stack) -> list[int]:
         if high is None:
             continue
         done = stack.pipeline.positions.get(tp.partition)
-        if done is None:
-            done = committed.get(tp) or 0
         read = consumer._read_offset.get(tp)  # the last offset handed to the agent
         fetched = read + 1 if read is not None else 0
+        if done is None:
+            done = committed.get(tp) or 0
+            # Nothing processed here yet: a read offset at the committed one is where the
+            # seek put the consumer, not a record handed over (one would be below the highwater,
+            # so `done >= high` fails anyway). Counted as handed, a restarted worker with no
+            # new record in a partition would never fire that partition's timers (issue 22).
+            if read is not None and read <= done:
+                fetched = read
         if done >= max(high, fetched):
             current.append(tp.partition)
     return sorted(current)

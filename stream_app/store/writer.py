@@ -2,7 +2,7 @@
 
 `ClickHouseSink` buffers rows per table and writes them all or raises (STYLE:
 a sink is `add(rows)` and `flush()`). `BatchWriter` is the pipeline's store: it
-turns a batch's `Output` into rows (`store.rows`), stages them with the webhook
+turns a batch's `Output` into rows (`store.rows`), stages them with the outbox's
 deliveries and the stream progress, and flushes them in `WRITE_ORDER`.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 import structlog
 
 from stream_app.core.output import Output
-from stream_app.core.ports import Delivery, Outcome, StoreUnavailable
+from stream_app.core.ports import Batch, Delivery, Outcome, StoreUnavailable
 from stream_app.store.client import check_identifier, is_transient
 from stream_app.store.outbox import Outbox
 from stream_app.store.rows import alert_row, dead_letter_row, event_row, state_row
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 # restart would act on alerts whose events it does not have (raising or retracting
 # them again); the watermark goes last: every timer before it has fired and is written.
 # Derived rows that a crash left behind are recomputed when the dossier is restored.
-# (The webhook outbox is written before all of them.)
+# (The outbox is written before all of them.)
 WRITE_ORDER = ("dead_letters", "events", "dossier_state", "alerts", "stream_progress")
 
 
@@ -112,9 +112,28 @@ class BatchWriter:
         with transient_as_unavailable():
             self.outbox.mark(outcomes)
 
-    def pending_deliveries(self) -> list[Delivery]:
+    def mark_later(self, outcomes: Sequence[Outcome]) -> None:
+        self.outbox.mark_later(outcomes)
+
+    def settle(self) -> None:
         with transient_as_unavailable():
-            return self.outbox.pending()
+            self.outbox.flush_all()
+
+    def pending_deliveries(self, channels: Sequence[str]) -> list[Delivery]:
+        with transient_as_unavailable():
+            return self.outbox.pending(channels)
+
+    def claim(self, batches: Sequence[Batch]) -> list[Batch]:
+        with transient_as_unavailable():
+            return self.outbox.claim(batches)
+
+    def waiting(self, channel: str) -> list[tuple[Delivery, datetime]]:
+        with transient_as_unavailable():
+            return self.outbox.waiting(channel)
+
+    def has(self, channel: str, delivery_id: str) -> bool:
+        with transient_as_unavailable():
+            return self.outbox.has(channel, delivery_id)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import os
 import signal
@@ -9,18 +10,21 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from stream_app.notify.webhooks import signature
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
 from stream_app.store.client import connect
 from tests.integration.helpers import TABLES as CORE_TABLES
 from tests.integration.helpers import WALL_CLOCK, query, snapshot
 
 ANALYTICS = ("unit_daily", "monthly_report")  # views of migration 002, when present
 DOSSIER_STREAM = str(Path(sys.executable).parent / "dossier-stream")
-SECRET = b"reliability-webhook-secret"
+# A Standard Webhooks secret: whsec_ + base64 of the key.
+SECRET = "whsec_" + base64.b64encode(b"reliability-webhook-secret").decode()
 
 
 def tables(store: Path, database: str = "dossier") -> dict[str, list[tuple[Any, ...]]]:
@@ -106,10 +110,19 @@ def wait_dead(pids: list[int], timeout: float = 5.0) -> list[int]:
 @dataclass(frozen=True)
 class Post:
     path: str
-    key: str
+    key: str  # webhook-id (the Idempotency-Key too)
     body: bytes
-    signature: str | None
+    signature: str | None  # the earlier releases' X-Dossier-Signature, if sent
     status: int
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def verified(self, secret: str = SECRET) -> bool:
+        """Does the Standard Webhooks library accept it (signature, and a timestamp within 5 minutes)?"""
+        try:
+            Webhook(secret).verify(self.body, dict(self.headers))
+            return True
+        except WebhookVerificationError:
+            return False
 
 
 class Receiver:
@@ -129,12 +142,12 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                post = Post(self.path, self.headers.get("Idempotency-Key", ""), body,
-                            self.headers.get("X-Dossier-Signature"), 200)
+                post = Post(self.path, self.headers.get("webhook-id", ""), body,
+                            self.headers.get("X-Dossier-Signature"), 200, tuple(self.headers.items()))
                 with receiver._lock:
                     n = len(receiver.posts) + 1
                     status = receiver.respond(n, post) if receiver.respond else 200
-                    receiver.posts.append(Post(post.path, post.key, body, post.signature, status))
+                    receiver.posts.append(Post(post.path, post.key, body, post.signature, status, post.headers))
                 self.send_response(status)
                 if 300 <= status < 400 and receiver.location:
                     self.send_header("Location", receiver.location)
@@ -172,6 +185,108 @@ class Receiver:
                     counts[p.key] = counts.get(p.key, 0) + 1
             return counts
 
-    def signed(self, secret: bytes = SECRET) -> bool:
+    def signed(self, secret: str = SECRET) -> bool:
+        """Every POST verified by the Standard Webhooks library, as a receiver would."""
         with self._lock:
-            return all(p.signature == signature(secret, p.body) for p in self.posts)
+            return all(p.verified(secret) for p in self.posts)
+
+
+# ------------------------------------------------------------------ e-mail
+
+
+@dataclass(frozen=True)
+class Mail:
+    sender: str
+    recipients: tuple[str, ...]
+    message: Any  # email.message.EmailMessage
+    status: str  # what the server answered
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    def text(self) -> str:
+        return self.message.get_body(preferencelist=("plain",)).get_content()
+
+    def html(self) -> str:
+        return self.message.get_body(preferencelist=("html",)).get_content()
+
+
+class Mailbox:
+    """A real SMTP server on loopback (aiosmtpd) that records every message it is given.
+
+    `respond(n, mail)` may choose the answer to the n-th message (from 1) and act first
+    (for example kill the worker): default "250 OK". `stop()`/`start()` take the server
+    away and bring it back on the same port (a mail server that is down)."""
+
+    def __init__(self, respond: Callable[[int, Mail], str] | None = None,
+                 login: tuple[str, str] | None = None, tls: Any = None, implicit_tls: bool = False) -> None:
+        from stream_app.kafka.broker import free_port
+
+        self.mails: list[Mail] = []
+        self.respond = respond
+        self.login = login  # (user, password) the server requires (AUTH over plain loopback)
+        self.tls = tls  # an ssl.SSLContext: STARTTLS required, or TLS from the first byte (implicit_tls)
+        self.implicit_tls = implicit_tls
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._controller: Any = None
+
+    def _handler(self) -> Any:
+        import email
+        import email.policy
+
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+                msg = email.message_from_bytes(envelope.original_content or envelope.content,
+                                               policy=email.policy.default)
+                mail = Mail(envelope.mail_from, tuple(envelope.rcpt_tos), msg, "250 OK")
+                with box._lock:
+                    n = len(box.mails) + 1
+                    status = box.respond(n, mail) if box.respond else "250 OK"
+                    box.mails.append(Mail(mail.sender, mail.recipients, msg, status))
+                return status
+
+        return Handler()
+
+    def start(self) -> "Mailbox":
+        from aiosmtpd.controller import Controller
+
+        kw: dict[str, Any] = {}
+        if self.login is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            wanted = (self.login[0].encode(), self.login[1].encode())
+
+            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+                return AuthResult(success=(data.login, data.password) == wanted)
+
+            kw = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")  # loopback, on purpose
+        if self.tls is not None:
+            kw.update({"ssl_context": self.tls} if self.implicit_tls else {"tls_context": self.tls,
+                                                                            "require_starttls": True})
+        self._controller = Controller(self._handler(), hostname="127.0.0.1", port=self.port, **kw)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> "Mailbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def accepted(self) -> list[Mail]:
+        with self._lock:
+            return [m for m in self.mails if m.status.startswith("250")]

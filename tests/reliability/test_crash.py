@@ -49,7 +49,7 @@ def expected_keys(store: Path) -> set[str]:
 
 
 def webhook_env(store: Path, receiver: Receiver) -> dict[str, str]:
-    return cli_env(store, DOSSIER_ALERT_WEBHOOKS=receiver.url, DOSSIER_WEBHOOK_SECRET=SECRET.decode())
+    return cli_env(store, DOSSIER_ALERT_WEBHOOKS=receiver.url, DOSSIER_WEBHOOK_SECRET=SECRET)
 
 
 def test_kill_9_at_the_first_webhook_post_loses_nothing_and_posts_nothing_twice(clean: CleanRun, tmp_path: Path):
@@ -103,7 +103,7 @@ def test_five_random_kill_9_during_a_115k_event_replay_leave_the_tables_of_a_cle
     seed = int(os.environ.get("RELIABILITY_SEED", "20261125"))
     rng = random.Random(seed)
     with Receiver() as receiver:
-        env = cli_env(crash_store, DOSSIER_ALERT_WEBHOOKS=receiver.url, DOSSIER_WEBHOOK_SECRET=SECRET.decode())
+        env = cli_env(crash_store, DOSSIER_ALERT_WEBHOOKS=receiver.url, DOSSIER_WEBHOOK_SECRET=SECRET)
         accepted_before: list[int] = []
         moments = []
         for _ in range(5):
