@@ -34,7 +34,8 @@ def test_migration_005_carries_the_webhook_deliveries_over_with_their_status(tmp
             ["a2", "ep1", "a2", '{"alert_id":"a2"}', "delivered", 1, 3, at],
         ], column_names=["delivery_id", "endpoint", "alert_id", "payload", "status", "attempts", "version",
                          "updated_at"])
-        assert migrate(client, "dossier") == ["005_outbox.sql"]
+        applied = migrate(client, "dossier")  # what the store lacks, from 005 on
+        assert applied == sorted(applied) and applied[0] == "005_outbox.sql"
         pending = Outbox(client, "dossier").pending(["webhook"])
         assert [(d.delivery_id, d.endpoint, d.batch, d.body) for d in pending] == [
             ("a1", "ep1", "a1", b'{"alert_id":"a1"}')]
