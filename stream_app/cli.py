@@ -60,7 +60,7 @@ SYNC_FLAGS = {
     "--sync-mapping": ("sync_mapping", "TOML overriding the shipped sync status mapping"),
 }
 # Settings that one command's own flags set (each flag's help names its variable).
-COMMAND_SETTINGS = ("catch_up", "live_clock_start", "max_dead_letters")
+COMMAND_SETTINGS = ("catch_up", "live_clock_start", "max_dead_letters", "workers")
 
 
 def _add_sync(p: argparse.ArgumentParser) -> None:
@@ -94,6 +94,16 @@ def _dead_letter_limit(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"a whole number from 1, got {text!r}")
+    return n
 
 
 def _clock_start(text: str) -> str:
@@ -162,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-dead-letters", dest="max_dead_letters", type=_dead_letter_limit, default=None,
                    metavar="N|P%", help="exit 3 when more lines than this were dead letters: a count (100) or a share "
                                         "of the lines (5%%) [env: DOSSIER_MAX_DEAD_LETTERS]")
+    p.add_argument("--workers", dest="workers", type=_positive, default=None, metavar="N",
+                   help="worker processes sharing the partitions (default 1); with more, an embedded store is "
+                        "served to them for the run [env: DOSSIER_WORKERS]")
     _add_common(p)
 
     p = sub.add_parser("generate", help="write a realistic synthetic province as JSON Lines",
@@ -316,14 +329,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from stream_app.console import print_summary, progress_bar
+    from stream_app.jobs.fleet import run_fleet
     from stream_app.jobs.run import run_file
     from stream_app.jobs.stack import kafka_bootstrap
 
     if not args.events.exists():
         raise FileNotFoundError(f"events file not found: {args.events}")
     with kafka_bootstrap(settings) as bootstrap, progress_bar(enabled=not args.no_progress) as progress:
-        summary = asyncio.run(_or_exit(args.command, run_file(
-            settings, args.events, as_of=args.as_of, bootstrap=bootstrap, progress=progress)))
+        if settings.workers > 1:
+            job = run_fleet(settings, args.events, workers=settings.workers, as_of=args.as_of, bootstrap=bootstrap,
+                            progress=progress)
+        else:
+            job = run_file(settings, args.events, as_of=args.as_of, bootstrap=bootstrap, progress=progress)
+        summary = asyncio.run(_or_exit(args.command, job))
     print_summary(summary)
     if summary.over(settings.max_dead_letters):
         log.error("run.too_many_dead_letters", dead_letters=sum(summary.dead_letters.values()),
@@ -342,13 +360,14 @@ async def _or_exit(command: str, job: Any) -> Any:
     closed ClickHouse, and nothing that is not in ClickHouse was acknowledged.
     """
     from stream_app.core.pipeline import ProcessingFailed
+    from stream_app.jobs.fleet import WorkerProcessFailed
     from stream_app.kafka.admin import BrokerUnavailable
 
     try:
         return await job
-    except (BrokerUnavailable, ProcessingFailed) as exc:
+    except (BrokerUnavailable, ProcessingFailed, WorkerProcessFailed) as exc:
         log.error("command.failed", command=command, error=type(exc).__name__, detail=str(exc))
-        _leave(2 if isinstance(exc, BrokerUnavailable) else 1)
+        _leave(2 if isinstance(exc, BrokerUnavailable) or getattr(exc, "code", 1) == 2 else 1)
 
 
 def _leave(code: int) -> None:

@@ -25,3 +25,20 @@ def die_with_parent() -> None:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+# A stream job holds millions of small, long-lived objects (dossiers, their events, alert
+# specs); CPython's default thresholds (700, 10, 10) walk them again and again. Measured on
+# the processor alone: 1.2-1.3x the events per second (docs/performance.md).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_collector() -> None:
+    """For a long-running job, after its start-up state is built: what exists now is kept
+    out of the collector's walks (`gc.freeze`), and young objects are collected less often.
+    Objects are still freed as soon as nothing refers to them."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

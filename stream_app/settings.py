@@ -91,12 +91,15 @@ class Settings(BaseSettings):
         default=7.0, gt=0,
         description="how far behind the wall clock a store's clock may be for a worker to move it on by itself (days)",
     )
+    workers: int = Field(
+        default=1, ge=1,
+        description="run: worker processes sharing the partitions (more than 1 serves an embedded store to them)",
+    )
     max_dead_letters: str | None = Field(
         default=None,
         description="run: exit 3 when more lines than this were dead letters: a count (100) or a share (5%)",
     )
     alert_webhooks: str = Field(default="", description="comma-separated URLs that receive alerts")
-    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures")
     # --- the monthly report (#20) ----------------------------------------
     report_config: Path | None = Field(
         default=None,

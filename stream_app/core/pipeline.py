@@ -129,9 +129,10 @@ class Pipeline:
             await self._commit(await self.call(self.processor.drain))
 
     async def let_go(self, partitions: list[int]) -> None:
-        """Partitions this worker no longer owns: forget its copies of their dossiers."""
+        """Partitions this worker no longer owns: forget its copies of their dossiers (what
+        waited out the lateness there is written as dead letters)."""
         async with self._lock:
-            await self.call(self.processor.forget, partitions)
+            await self._commit(await self.call(self.processor.forget, partitions))
 
     async def start(self) -> None:
         """Send what a stopped worker left unsent (once; also done by the first commit).

@@ -30,7 +30,7 @@ import traceback
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import structlog
 
@@ -67,7 +67,7 @@ class Processor:
         restorer: Restorer | None = None,
         watermark: datetime | None = None,
         hot_limit: int | None = None,
-        labels: dict[tuple[int, int], str] | None = None,
+        labels: Mapping[tuple[int, int], str] | None = None,
         set_aside: Iterable[str] = (),
     ) -> None:
         self.rules = rules
@@ -400,17 +400,22 @@ class Processor:
                 self._expire_waiting(dossier_id, datetime.max.replace(tzinfo=as_of.tzinfo))
         return self.drain()
 
-    def forget(self, partitions: Iterable[int]) -> int:
-        """Drop the dossiers of partitions this worker no longer owns (a rebalance gave them to
-        another): their copies here would go stale. Those waiting out the lateness stay."""
+    def forget(self, partitions: Iterable[int]) -> Output:
+        """The partitions this worker no longer owns (the group gave them to another): drop
+        its copies of their dossiers, which would go stale, and their clocks and timers (a
+        partition that comes back starts as after a restart). Their events still waiting out
+        the lateness cannot follow (their offsets are committed): they leave now as the dead
+        letters they would become, so nothing is lost."""
         gone = set(partitions)
-        live = [d for d in self.histories if self.partition_of(d) in gone and d not in self.waiting]
-        resting = [d for d in self.resting.keys() if self.partition_of(d) in gone]
-        for d in live:
-            del self.histories[d]
-        for d in resting:
-            self.resting.drop(d)
-        return len(live) + len(resting)
+        for dossier_id in [d for d in self.waiting.dossiers() if self.partition_of(d) in gone]:
+            self._expire_waiting(dossier_id, _END_OF_TIME)
+        for dossier_id in [d for d in self.histories if self.partition_of(d) in gone]:
+            del self.histories[dossier_id]
+        for dossier_id in [d for d in self.resting.keys() if self.partition_of(d) in gone]:
+            self.resting.drop(dossier_id)
+        for p in gone:
+            self.time.reset(p)
+        return self.drain()
 
 
 def _where(exc: BaseException) -> str:

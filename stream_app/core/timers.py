@@ -52,6 +52,10 @@ class EventTime:
         mark = self.partition(p).watermark
         return mark is not None and occurred_at <= mark
 
+    def reset(self, p: int) -> None:
+        """Partition `p` starts again: no stream time, no watermark, no timers."""
+        self.parts[p] = PartitionTime()
+
     def push(self, p: int, at: datetime) -> None:
         """Move partition `p`'s watermark forward to `at` (never back)."""
         part = self.partition(p)

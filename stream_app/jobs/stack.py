@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import time
 from datetime import timedelta
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import structlog
 
@@ -42,6 +42,7 @@ from stream_app.notify.letters import Letters
 from stream_app.notify.mail import MailNotifier, SmtpClient, SmtpServer
 from stream_app.notify.recipients import Recipients
 from stream_app.notify.webhooks import WebhookNotifier
+from stream_app.process import tune_collector
 from stream_app.settings import Settings
 from stream_app.store.client import connect
 from stream_app.store.migrate import migrate
@@ -109,8 +110,12 @@ class Stack:
         now: Clock = utc_now,
         live: bool = False,
         on_alert: AlertCallback | None = None,
-        labels: dict[tuple[int, int], str] | None = None,
+        labels: Mapping[tuple[int, int], str] | None = None,
+        shared: bool = False,
     ) -> None:
+        """`live`: the worker (wall-clock timers, sync records, e-mail). `shared`: one of the
+        worker processes of `run --workers N`. Both share the partitions with others and
+        follow what the group assigns them."""
         self.bootstrap = bootstrap
         # The live worker alone takes sync envelopes (run, sync --file and replay never serve POST /sync).
         sync_live = live and settings.sync_enabled
@@ -141,10 +146,12 @@ class Stack:
         self.processor.restore(restorer.dossiers(restorer.active_ids()))
         log.info("state.restored", dossiers=self.processor.stats["restored"],
                  duration_ms=round((time.perf_counter() - t0) * 1000))
+        tune_collector()
         self.app = build_app(settings, bootstrap,
                              web_middlewares=[self.guard.middleware] if self.guard is not None else [])
         owned: Callable[[], list[int]] | None = None
-        if live:
+        self.taking_over: set[int] = set()  # gained partitions whose dossiers are being restored
+        if live or shared:
             def owned() -> list[int]:
                 return owned_partitions(self.app, settings.events_topic)
         # The channels alert messages leave by, each through the outbox (issue 22).
@@ -162,7 +169,7 @@ class Stack:
             owned=owned,
         )
         register_agent(self.app, settings, self.pipeline.handle)
-        if live:
+        if live or shared:
             self._follow_assignment()
         if self.guard is not None:
             register_views(self.app, LiveData(self.read, self.rules, self.directory), self.guard)
@@ -188,27 +195,33 @@ class Stack:
         partition it takes over (from a worker that stopped or died) are restored from the
         store, so their timers fire here; those of a partition it lost are forgotten."""
         topic = self.settings.events_topic
-        owned: set[int] | None = None  # None until the first assignment (the start restored them all)
+        owned = set(range(self.settings.partitions))  # the start restored the dossiers of all
         pending: set[asyncio.Task[None]] = set()
+
+        def later(job: Any) -> None:
+            task = asyncio.ensure_future(job)
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        async def take_over(gained: list[int]) -> None:
+            try:
+                await self.pipeline.take_over(gained, self._restore_partitions)
+            finally:
+                self.taking_over.difference_update(gained)
 
         @self.app.on_partitions_assigned.connect
         async def on_assigned(_app: Any, assigned: Any, **_: Any) -> None:
             nonlocal owned
             now = {tp.partition for tp in assigned if tp.topic == topic}
-            before, owned = owned, now
-            if before is None:
-                return
-            gained, lost = sorted(now - before), sorted(before - now)
+            gained, lost = sorted(now - owned), sorted(owned - now)
+            owned = now
             log.info("worker.assignment", partitions=sorted(now), gained=gained, lost=lost)
             # Not inside the rebalance: a restore can take seconds, the group waits for nobody.
             if lost:
-                task = asyncio.ensure_future(self.pipeline.let_go(lost))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                later(self.pipeline.let_go(lost))
             if gained:
-                task = asyncio.ensure_future(self.pipeline.take_over(gained, self._restore_partitions))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                self.taking_over.update(gained)
+                later(take_over(gained))
 
     def _restore_partitions(self, partitions: list[int]) -> None:
         """In the pipeline's executor: the active dossiers of these partitions not held here."""

@@ -36,10 +36,13 @@ class OffsetMoved(RuntimeError):
 
 def send_feed(items: Iterable[Item], *, name: str, bootstrap: str, topic: str, partitions: int,
               client_config: dict[str, Any] | None = None, labels: LabelSink | None = None,
+              starts: dict[int, int] | None = None,
               on_progress: Callable[[int], None] | None = None) -> Produced:
-    """Send every item (blocking: run it in a thread); `count` includes the rejected ones."""
+    """Send every item (blocking: run it in a thread); `count` includes the rejected ones.
+    `starts`: each partition's true end now, when the caller has read it (`true_ends`)."""
     return asyncio.run(_send(items, name=name, bootstrap=bootstrap, topic=topic, partitions=partitions,
-                             client_config=client_config or {}, labels=labels, on_progress=on_progress))
+                             client_config=client_config or {}, labels=labels, starts=starts,
+                             on_progress=on_progress))
 
 
 async def true_ends(bootstrap: str, topic: str, partitions: int, config: dict[str, Any]) -> dict[int, int]:
@@ -74,11 +77,12 @@ async def true_ends(bootstrap: str, topic: str, partitions: int, config: dict[st
 
 
 async def _send(items: Iterable[Item], *, name: str, bootstrap: str, topic: str, partitions: int,
-                client_config: dict[str, Any], labels: LabelSink | None,
+                client_config: dict[str, Any], labels: LabelSink | None, starts: dict[int, int] | None,
                 on_progress: Callable[[int], None] | None) -> Produced:
     limit = max_record_bytes(client_config)
     result = Produced()
-    next_offset = await true_ends(bootstrap, topic, partitions, client_config)
+    next_offset = dict(starts) if starts is not None else await true_ends(bootstrap, topic, partitions,
+                                                                          client_config)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=BATCH_BYTES,
                                 max_request_size=1 << 20, **client_config)
     await producer.start()

@@ -39,7 +39,7 @@ LISTEN_HOST = "127.0.0.1"
 SERVE = ("SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP; "
          "SELECT sum(sleepEachRow(1)) FROM numbers(100000000000) SETTINGS max_block_size = 1")
 STOP = "KILL QUERY WHERE query LIKE 'SELECT sum(sleepEachRow%' SYNC"
-CONFIG = ("<clickhouse><listen_host>{host}</listen_host><http_port>{http}</http_port>"
+CONFIG = ("<clickhouse><listen_host>{host}</listen_host><http_port>{http}</http_port><keep_alive_timeout>1</keep_alive_timeout>"
           "<tcp_port>{tcp}</tcp_port></clickhouse>\n")
 
 
@@ -112,7 +112,9 @@ class ServedStore:
     def stop(self, timeout_s: float = 30.0) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            self._answers("/", STOP)  # ends the serving query: the child finishes cleanly
+            t0 = time.monotonic()
+            killed = self._answers("/", STOP)  # ends the serving query: the child finishes cleanly
+            t1 = time.monotonic()
             try:
                 proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
@@ -122,7 +124,8 @@ class ServedStore:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-            log.info("store.stopped", store=str(self.path))
+            log.info("store.stopped", store=str(self.path), killed=killed, kill_s=round(t1 - t0, 2),
+                     exit_s=round(time.monotonic() - t1, 2))
         self._cleanup()
 
     def _cleanup(self) -> None:
