@@ -50,3 +50,9 @@ def test_export_takes_a_unit_by_the_name_the_page_shows_and_reports_what_it_wrot
 def test_an_unknown_unit_is_a_usage_error(tmp_path: Path):
     done = cli("export", "--unit", "Chi nhánh huyện Không Có", store=tmp_path / "store")
     assert done.returncode == 2 and "unknown unit" in done.stderr
+
+
+def test_a_run_needs_at_least_one_worker_process(tmp_path: Path):
+    done = cli("run", "--events", str(tmp_path / "x.jsonl"), "--workers", "0")
+    assert done.returncode == 2
+    assert "--workers" in done.stderr and "Traceback" not in done.stderr
