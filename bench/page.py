@@ -159,10 +159,11 @@ def _scale_out_line(so: dict[str, Any]) -> list[str]:
     if not one or not two:
         return []
     return [
-        f"- Scale out, {so['events']:,} events as a backlog, from the workers' start to every record committed: "
-        f"one worker {one['seconds']:.1f} s, two workers sharing the partitions {two['seconds']:.1f} s "
-        f"(**{so['speed_up']}×**). Both run in one process (chDB opens one store per process), so they share one "
-        "interpreter: this is the cost of sharing partitions, not a parallel speed-up (see below).",
+        f"- Scale out, `run --workers N` on {so['events']:,} events, worker processes on a served store: processing "
+        f"one worker process {one['events_per_s']:,} events/s ({one['processing_s']:.1f} s), two "
+        f"{two['events_per_s']:,} events/s ({two['processing_s']:.1f} s): **{so['speed_up']}×**; whole runs "
+        f"{one['total_s']:.1f} s and {two['total_s']:.1f} s. The broker and the store share the machine's cores "
+        "with the workers.",
     ]
 
 

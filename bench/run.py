@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                  profile=_profile(args, "e2e.txt"))
             results["throughput"] = {"ceiling": ceiling, "peer": peer, "end_to_end": end_to_end,
                                      "ratios": ratios(ceiling, peer, end_to_end)}
-            results["scale_out"] = attempt("scale out: the backlog by one worker, then by two sharing the partitions",
+            results["scale_out"] = attempt("scale out: run --workers 1, then 2 worker processes on a served store",
                                            scale_out.measure_scale_out, bootstrap, str(events_file),
                                            str(work / "scale-out"), partitions=partitions)
             results["live"] = attempt("live: event → alert and timer → alert on the wall clock", live.measure_live,

@@ -105,3 +105,10 @@ def test_dockerfile_builds_the_worker_image() -> None:
     assert 'ENTRYPOINT ["dossier-stream"]' in text and 'CMD ["worker"]' in text
     for package in ("stream_app",):
         assert f"COPY {package} ./{package}" in text
+
+
+def test_worker_replicas_share_the_partitions_on_the_server_and_serve_no_page(config: str) -> None:
+    workers = service(config, "workers")
+    assert "replicas: 2" in workers and "image: dossier-stream:latest" in workers
+    assert "DOSSIER_BROKER: kafka:9092" in workers and "@clickhouse:8123/dossier" in workers
+    assert 'DOSSIER_WEB_ENABLED: "false"' in workers and "ports:" not in workers
