@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from bench import baselines, e2e, live, scale, scale_out
+from bench import baselines, e2e, feed, live, scale, scale_out
 from bench.page import failures, number, print_summary, render, targets_table, write_doc
 from bench.proc import isolated
 
@@ -143,6 +143,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results["scale_out"] = attempt("scale out: run --workers 1, then 2 worker processes on a served store",
                                            scale_out.measure_scale_out, bootstrap, str(events_file),
                                            str(work / "scale-out"), partitions=partitions)
+            results["scale_out"]["over_ceiling"] = over_ceiling(results["scale_out"], ceiling)
+            results["feed"] = attempt("feed: the file into a topic by run's feed, then by a bare aiokafka producer",
+                                      feed.measure_feed, bootstrap, str(events_file), partitions=partitions)
             results["live"] = attempt("live: event → alert and timer → alert on the wall clock", live.measure_live,
                                       bootstrap, str(work / "live"), events=args.live_events,
                                       spread_s=args.live_spread, tax_limit_days=args.live_tax_limit,
@@ -198,6 +201,17 @@ def ratios(ceiling: dict[str, Any], peer: dict[str, Any], end_to_end: dict[str, 
         "peer_over_ceiling": div(peer.get("events_per_s"), ceiling.get("events_per_s")),
         "e2e_total_over_peer_total": div(total_rate(end_to_end), total_rate(peer)),
     }
+
+
+def over_ceiling(so: dict[str, Any], ceiling: dict[str, Any]) -> dict[str, float | None]:
+    """Each fleet's processing rate and whole-run rate over the bare consumer's."""
+    top = ceiling.get("events_per_s")
+    out: dict[str, float | None] = {}
+    for key in ("workers_1", "workers_2"):
+        for rate in ("events_per_s", "events_per_s_total"):
+            value = (so.get(key) or {}).get(rate)
+            out[f"{key}_{rate}"] = round(value / top, 4) if value and top else None
+    return out
 
 
 # ---------------------------------------------------------------- the machine

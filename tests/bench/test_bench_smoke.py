@@ -40,7 +40,9 @@ def test_the_harness_measures_everything_on_a_tiny_run(tmp_path: Path):
     assert r["memory_trace"]["top_allocations"]
     assert r["restore"]["dossiers"] == 1000
     assert r["monthly_report"]["events"] == 20000 and r["monthly_report"]["unit_rows"] > 0
-    assert len(r["targets"]) == 7
+    assert len(r["targets"]) == 10
+    assert r["scale_out"]["events"] == 300 and r["scale_out"]["workers_2"]["workers"] == 2
+    assert r["feed"]["events"] == 300 and r["feed"]["feed_over_bare"] > 0
 
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# Performance\n\nHand-written.") and text.endswith("More by hand.\n")
