@@ -3,9 +3,9 @@
 A replay of a synthetic province through `run` (one worker) against the same file
 produced once and consumed by two live workers in one consumer group, each holding
 half of the partitions, their clocks pinned at the replay's `--as-of`. Both workers
-run in this process: chDB opens one store per process, so on the embedded engine they
-share it through one path; in production each worker is its own process against the
-ClickHouse server. The dead letters name their source differently (`file:line` for a
+run in this process (the test looks inside them), on one embedded store opened through
+its path, or served (`dossier-stream store`'s engine) and written over HTTP as separate
+worker processes and a ClickHouse server would be. The dead letters name their source differently (`file:line` for a
 replay, `topic/partition/offset` for a worker), so they are compared without it.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,14 @@ from typing import Any
 import orjson
 import pytest
 from kafka import KafkaProducer
+from pydantic import SecretStr
 
 from stream_app.jobs.worker import run_worker
 from stream_app.kafka.admin import ensure_topics
 from stream_app.kafka.broker import EmbeddedBroker
 from stream_app.replay.generate import generate
 from stream_app.schemas.parse import DeadLetter, parse_line
+from stream_app.store.served import ServedStore
 from tests.integration.helpers import (
     assigned,
     committed_at_least,
@@ -39,7 +42,9 @@ from tests.integration.helpers import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_two_workers_sharing_the_partitions_give_the_tables_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize("store", ["embedded", "served"])
+def test_two_workers_sharing_the_partitions_give_the_tables_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  store: str):
     path = tmp_path / "province.jsonl"
     generate(path, months=2, seed=5, dossiers_per_month=120)
     lines = path.read_bytes().splitlines()
@@ -50,8 +55,10 @@ def test_two_workers_sharing_the_partitions_give_the_tables_of_one(tmp_path: Pat
     one = snapshot(tmp_path / "one")
 
     stacks = recorded_stacks(monkeypatch)
-    with EmbeddedBroker() as broker:
+    with EmbeddedBroker() as broker, ExitStack() as served:
         s = settings_for(tmp_path / "two")
+        if store == "served":  # as `dossier-stream store` serves it: the workers write over HTTP
+            s = s.model_copy(update={"clickhouse": SecretStr(served.enter_context(ServedStore(tmp_path / "two")).dsn)})
         ensure_topics(broker.bootstrap, s)
         # The wall clock stands before the province's first event while it streams in
         # (as it would live), then jumps to the replay's --as-of.
