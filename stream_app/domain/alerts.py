@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
 
 from stream_app.domain.codes import KINDS
@@ -42,23 +41,15 @@ def alert_id(dossier_id: str, kind: str, fires_at: datetime, extra: str = "") ->
 
 
 def _spec(s: DossierState, kind: str, fires_at: datetime, due_at: datetime | None, extra: str = "") -> AlertSpec:
-    return _made(s.dossier_id, kind, fires_at, due_at, s.current_unit, s.procedure_code, s.receiving_unit, extra)
-
-
-@lru_cache(maxsize=1 << 16)
-def _made(dossier_id: str, kind: str, fires_at: datetime, due_at: datetime | None, unit: str | None,
-          procedure_code: str | None, receiving_unit: str | None, extra: str) -> AlertSpec:
-    """A dossier's state calls for the same alerts after most of its events: the spec
-    (and its hashed id) is made once and shared — it is immutable."""
     return AlertSpec(
-        alert_id=alert_id(dossier_id, kind, fires_at, extra),
+        alert_id=alert_id(s.dossier_id, kind, fires_at, extra),
         kind=kind,
-        dossier_id=dossier_id,
+        dossier_id=s.dossier_id,
         fires_at=fires_at,
         due_at=due_at,
-        unit=unit,
-        procedure_code=procedure_code,
-        receiving_unit=receiving_unit,
+        unit=s.current_unit,
+        procedure_code=s.procedure_code,
+        receiving_unit=s.receiving_unit,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Iterable, Mapping
+from typing import Iterable
 
 from stream_app.domain.alerts import AlertSpec, candidates
 from stream_app.domain.codes import Classification
@@ -72,7 +72,7 @@ class FiredAlert:
 class DossierHistory:
     """Events of one dossier, in order, with the state and alerts they imply."""
 
-    __slots__ = ("dossier_id", "events", "waiting", "state", "certain", "tentative", "fired", "_real")
+    __slots__ = ("dossier_id", "events", "waiting", "state", "certain", "tentative", "fired")
 
     def __init__(self, dossier_id: str) -> None:
         self.dossier_id = dossier_id
@@ -82,7 +82,6 @@ class DossierHistory:
         self.certain: dict[str, AlertSpec] = {}
         self.tentative: list[AlertSpec] = []
         self.fired: dict[str, FiredAlert] = {}
-        self._real: dict[str, AlertSpec] | None = None  # alerts(), until the next event
 
     @classmethod
     def from_events(cls, dossier_id: str, events: Iterable[DossierEvent], rules: Rules) -> "DossierHistory":
@@ -128,7 +127,6 @@ class DossierHistory:
             if a.fires_at < ev.occurred_at:
                 self.certain[a.alert_id] = a
         self.tentative = candidates(self.state, ev.occurred_at, rules)
-        self._real = None
         return True
 
     def _refold(self, events: list[DossierEvent], rules: Rules, newcomer: str | None = None) -> bool:
@@ -144,18 +142,15 @@ class DossierHistory:
                 applied = False
         self.events, self.waiting, self.state = fresh.events, fresh.waiting, fresh.state
         self.certain, self.tentative = fresh.certain, fresh.tentative
-        self._real = None
         return applied
 
     # ----------------------------------------------------------------- alerts
-    def alerts(self) -> Mapping[str, AlertSpec]:
-        """Every real alert given the events so far (fired or not); kept until the next event."""
-        if self._real is None:
-            out = dict(self.certain)
-            for a in self.tentative:
-                out[a.alert_id] = a
-            self._real = out
-        return self._real
+    def alerts(self) -> dict[str, AlertSpec]:
+        """Every real alert given the events so far (fired or not)."""
+        out = dict(self.certain)
+        for a in self.tentative:
+            out[a.alert_id] = a
+        return out
 
     def _owed(self, a: AlertSpec) -> bool:
         """Real and not standing: never emitted, or retracted and made real again since."""
