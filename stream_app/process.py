@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
 import sys
 
 
@@ -25,6 +26,16 @@ def die_with_parent() -> None:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def end(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """Ask a child to stop (SIGTERM); kill it if it has not within `grace_s`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # A stream job holds millions of small, long-lived objects (dossiers, their events, alert

@@ -18,7 +18,7 @@ from pathlib import Path
 import structlog
 
 from stream_app.kafka.admin import BrokerUnavailable
-from stream_app.process import die_with_parent, free_port
+from stream_app.process import die_with_parent, end, free_port
 
 __all__ = ["EmbeddedBroker", "free_port", "tansu_binary"]
 
@@ -70,12 +70,7 @@ class EmbeddedBroker:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end(proc)
         log.info("broker.embedded.stopped", bootstrap=self.bootstrap)
 
     def __enter__(self) -> "EmbeddedBroker":

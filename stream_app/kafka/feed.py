@@ -23,7 +23,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream_app.kafka.labels import LabelSink
-from stream_app.kafka.producer import Item, Produced, max_record_bytes, partition_of, too_large
+from stream_app.kafka.producer import Item, Produced, max_record_bytes, partition_of
 
 log = structlog.get_logger(__name__)
 
@@ -98,15 +98,8 @@ async def _send(items: Iterable[Item], *, name: str, bootstrap: str, topic: str,
 
     try:
         for item in items:
-            result.count += 1
-            dead = too_large(item.label, item.raw, item.key, limit)
-            if dead is not None:
-                log.warning("replay.too_large", source=dead.source, bytes=len(item.raw), limit=limit)
-                result.rejected.append(dead)
+            if not result.admit(item, limit):
                 continue
-            t = item.occurred_at
-            if t is not None and (result.max_occurred_at is None or t > result.max_occurred_at):
-                result.max_occurred_at = t
             p = partition_of(item.key, partitions)
             offset = next_offset.get(p, 0)
             if labels is not None:

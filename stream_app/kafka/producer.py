@@ -99,6 +99,19 @@ class Produced:
     labels: dict[tuple[int, int], str] = field(default_factory=dict)  # (partition, offset) -> file:line
     rejected: list[DeadLetter] = field(default_factory=list)  # records too large to send, in feed order
 
+    def admit(self, item: Item, limit: int) -> bool:
+        """Count the item; False when it is too large to be a record (it is then rejected)."""
+        self.count += 1
+        dead = too_large(item.label, item.raw, item.key, limit)
+        if dead is not None:
+            log.warning("replay.too_large", source=dead.source, bytes=len(item.raw), limit=limit)
+            self.rejected.append(dead)
+            return False
+        t = item.occurred_at
+        if t is not None and (self.max_occurred_at is None or t > self.max_occurred_at):
+            self.max_occurred_at = t
+        return True
+
 
 def produce(
     items: Iterable[Item],
@@ -116,15 +129,8 @@ def produce(
     futures = []
     try:
         for item in items:
-            result.count += 1
-            dead = too_large(item.label, item.raw, item.key, limit)
-            if dead is not None:
-                log.warning("replay.too_large", source=dead.source, bytes=len(item.raw), limit=limit)
-                result.rejected.append(dead)
+            if not result.admit(item, limit):
                 continue
-            t = item.occurred_at
-            if t is not None and (result.max_occurred_at is None or t > result.max_occurred_at):
-                result.max_occurred_at = t
             futures.append((item.label, kafka.send(topic, key=item.key, value=item.raw)))
             if on_progress is not None and result.count % 5000 == 0:
                 on_progress(result.count)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import structlog
 
-from stream_app.process import die_with_parent, free_port
+from stream_app.process import die_with_parent, end, free_port
 from stream_app.store.client import StoreHeld, is_held
 
 log = structlog.get_logger(__name__)
@@ -118,12 +118,7 @@ class ServedStore:
             try:
                 proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                end(proc)
             log.info("store.stopped", store=str(self.path), killed=killed, kill_s=round(t1 - t0, 2),
                      exit_s=round(time.monotonic() - t1, 2))
         self._cleanup()
