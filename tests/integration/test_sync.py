@@ -103,3 +103,21 @@ def test_unmappable_records_are_dead_letters_with_their_reason(synced: Path):
     assert {code for code, _ in rows} == {"invalid_json", "unmapped_record"}
     [detail] = query(synced, "SELECT any(error_detail) FROM dossier.dead_letters WHERE error_code = 'unmapped_record'")[0]
     assert detail.startswith("TrangThaiHoSo '99' is not in the status mapping (DOSSIER_SYNC_MAPPING [status])")
+
+
+def test_the_command_takes_a_gzip_file_and_fires_the_timers_up_to_as_of(province: tuple[Path, Path], synced: Path,
+                                                                         tmp_path: Path):
+    import gzip
+
+    from tests.cli.helpers import cli
+
+    packed = tmp_path / "dvcqg.jsonl.gz"
+    packed.write_bytes(gzip.compress(province[1].read_bytes()))
+    done = cli("sync", "--file", str(packed), "--as-of", "2024-01-31T00:00:00+07:00", "--no-progress",
+               store=tmp_path / "store", timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert query(tmp_path / "store", "SELECT count() FROM dossier.events FINAL") == \
+        query(synced, "SELECT count() FROM dossier.events FINAL")
+    latest = "SELECT max(fires_at) FROM dossier.alerts FINAL"
+    (later,), (by_default,) = query(tmp_path / "store", latest), query(synced, latest)  # the file's last record
+    assert later[0] > by_default[0] and later[0].date().isoformat() <= "2024-01-31"
