@@ -35,6 +35,7 @@ import structlog
 from stream_app.core.output import Output, Record
 from stream_app.core.ports import BatchStore, Channel, Delivery, Publisher, StoreUnavailable, batches
 from stream_app.core.processor import Processor
+from stream_app.schemas.parse import DeadLetter
 
 log = structlog.get_logger(__name__)
 
@@ -127,6 +128,16 @@ class Pipeline:
         async with self._lock:
             await self.call(restore, partitions)
             await self._commit(await self.call(self.processor.drain))
+
+    async def add_dead_letters(self, dead: Sequence[DeadLetter]) -> None:
+        """Records that never reached the broker (too large to be Kafka records): dead
+        letters, written and published now."""
+        def add() -> None:
+            for d in dead:
+                self.processor.add_dead_letter(d)
+
+        await self.call(add)
+        await self.handle([])
 
     async def let_go(self, partitions: list[int]) -> None:
         """Partitions this worker no longer owns: forget its copies of their dossiers (what

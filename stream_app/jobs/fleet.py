@@ -36,6 +36,7 @@ from pydantic import SecretStr
 
 from stream_app.jobs.replica import dead_letter_json
 from stream_app.jobs.run import Progress, Summary
+from stream_app.jobs.until import until
 from stream_app.kafka.admin import ensure_topics, while_broker_answers
 from stream_app.kafka.feed import send_feed, true_ends
 from stream_app.kafka.labels import LabelFiles
@@ -181,14 +182,10 @@ class Fleet:
         return out
 
     async def wait(self, condition: Any, *, what: str, timeout_s: float | None = None, on_poll: Any = None) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout_s is None else loop.time() + timeout_s
-        while not condition():
-            if on_poll is not None:
-                on_poll()
-            if deadline is not None and loop.time() > deadline:
-                raise TimeoutError(f"{what}: not within {timeout_s:.0f} s")
-            await asyncio.sleep(POLL_S)
+        try:
+            await until(condition, every_s=POLL_S, timeout_s=timeout_s, on_poll=on_poll)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{what}: {exc}") from None
 
     async def run(self, path: Path, workers: int, as_of: datetime | None, summary: Summary,
                   progress: Progress | None) -> None:

@@ -31,7 +31,7 @@ import structlog
 
 from stream_app import logs
 from stream_app.jobs.stack import Stack, owned_partitions
-from stream_app.jobs.until import raise_if_broken
+from stream_app.jobs.until import until
 from stream_app.kafka.admin import BrokerUnavailable, while_broker_answers
 from stream_app.kafka.labels import LabelFiles
 from stream_app.process import die_with_parent
@@ -93,16 +93,13 @@ async def serve(settings: Settings, bootstrap: str, labels: Path, answer: IO[byt
 
         async def work() -> None:
             waiting = asyncio.ensure_future(orders.next())
-            while not waiting.done():
-                await asyncio.wait({waiting}, timeout=REPORT_EVERY_S)
-                raise_if_broken(stack.pipeline)
+            await until(waiting.done, pipeline=stack.pipeline)
             order = waiting.result()
             if order is None:  # the run is gone
                 return
             dead = [dead_letter_of(d) for d in order.get("dead_letters", [])]
             if dead:
-                await stack.pipeline.call(lambda: [stack.processor.add_dead_letter(d) for d in dead])
-                await stack.pipeline.handle([])
+                await stack.pipeline.add_dead_letters(dead)
             if order.get("finish"):
                 owned = owned_partitions(stack.app, topic)
                 await stack.pipeline.finish(datetime.fromisoformat(order["finish"]), owned)

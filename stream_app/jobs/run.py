@@ -27,7 +27,6 @@ from stream_app.kafka.labels import MemoryLabels
 from stream_app.kafka.producer import Produced
 from stream_app.kafka.security import client_config
 from stream_app.replay.feed import FileFeed
-from stream_app.schemas.parse import DeadLetter
 from stream_app.settings import Settings
 
 Progress = Callable[[str, int, int | None], None]
@@ -124,8 +123,7 @@ async def run_file(
             total.append(produced.count)
             summary.records = produced.count
             if produced.rejected:  # lines too large to be Kafka records: dead letters, not a crash
-                await stack.pipeline.call(_add_dead_letters, stack, produced.rejected)
-                await stack.pipeline.handle([])  # written and published now
+                await stack.pipeline.add_dead_letters(produced.rejected)
             ends = {p: last + 1 for p, last in produced.last_offsets.items()}
             await until(lambda: stack.pipeline.reached(ends), pipeline=stack.pipeline, on_poll=report)
             summary.processing_s = time.perf_counter() - first[0] if first else 0.0
@@ -149,7 +147,3 @@ def quick_join(settings: Settings) -> Settings:
         return settings
     return settings.model_copy(update={"session_timeout_s": RUN_SESSION_S, "heartbeat_interval_s": RUN_HEARTBEAT_S})
 
-
-def _add_dead_letters(stack: Stack, dead: list[DeadLetter]) -> None:
-    for d in dead:
-        stack.processor.add_dead_letter(d)
