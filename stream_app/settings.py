@@ -61,9 +61,15 @@ class Settings(BaseSettings):
     )
 
     # --- the worker -------------------------------------------------------
-    batch_size: int = Field(default=10000, ge=1, description="most records per fetch, hence per processing batch")
+    batch_size: int = Field(default=10000, ge=1, description="most records per fetch, hence per live processing batch")
+    replay_window: int = Field(
+        default=10_000, ge=1,
+        description="records a replay folds into one write (whole fetches; fewer when the stream pauses, more "
+                    "for a worker owning some of the partitions): one dossier_state row per dossier per window, "
+                    "fewer and larger inserts; the live worker writes every fetch",
+    )
     hot_dossiers: int = Field(
-        default=20_000, ge=1,
+        default=10_000, ge=1,
         description="dossiers kept as live objects; the least recently used others rest compactly as their "
                     "events (~0.3 KB instead of ~2.3 KB) and are rebuilt on their next event or timer",
     )

@@ -210,7 +210,7 @@ class Processor:
 
     # ----------------------------------------------------------------- timers
     def _schedule(self, h: DossierHistory, partition: int) -> None:
-        at = h.next_fire_time()
+        at = h.next_timer()
         if at is not None:
             self.time.schedule(partition, at, h.dossier_id)
 
@@ -348,6 +348,7 @@ class Processor:
             except Exception:  # noqa: BLE001 - the same bug again: its last written row stands
                 log.warning("processing.state_not_written", dossier_id=d)
         self._last_good = {}
+        self.stats["state_rows"] += len(out.states)
         self._rest_the_least_used()
         return out
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Iterator
 
 from stream_app.domain.codes import KINDS
 from stream_app.domain.dossier import DossierState, Rules
 
-__all__ = ["KINDS", "AlertSpec", "alert_id", "candidates"]
+__all__ = ["KINDS", "AlertSpec", "alert_id", "candidates", "earliest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,28 +56,37 @@ def _spec(s: DossierState, kind: str, fires_at: datetime, due_at: datetime | Non
 
 def candidates(s: DossierState, since: datetime, rules: Rules) -> list[AlertSpec]:
     """Alerts the state calls for, firing at or after `since`."""
+    return [_spec(s, kind, at, due, extra) for kind, at, due, extra in _calls(s, rules) if at >= since]
+
+
+def earliest(s: DossierState, since: datetime, rules: Rules) -> datetime | None:
+    """When the first of `candidates(s, since, rules)` fires (None: there is none), without
+    building them: a dossier's timer needs only this until something may be due."""
+    return min((at for _, at, _, _ in _calls(s, rules) if at >= since), default=None)
+
+
+def _calls(s: DossierState, rules: Rules) -> Iterator[tuple[str, datetime, datetime | None, str]]:
+    """(kind, fires_at, due_at, extra) of every alert the state calls for (docs/contract.md §2)."""
     if s.received_at is None:
-        return []
+        return
     cal = rules.calendar
-    out: list[AlertSpec] = []
     if not s.finished and s.due_at is not None:
         if s.running_since is not None and not s.warned_cycle and not s.frozen_due:
             warn_at = s.warning_at(rules)
             if warn_at < s.due_at:
-                out.append(_spec(s, "sla_warning", warn_at, s.due_at))
+                yield "sla_warning", warn_at, s.due_at, ""
         # Finished on its due date is on time (classification is by local date), so the
         # first late instant is the start of the next day.
-        out.append(_spec(s, "sla_breach", cal.start_of_next_day(s.due_at), s.due_at))
+        yield "sla_breach", cal.start_of_next_day(s.due_at), s.due_at, ""
     if s.sent_to_tax_at and s.tax_notice_at is None and not s.finished and s.tax_due_at:
-        out.append(_spec(s, "tax_overdue", s.tax_due_at, s.tax_due_at))
+        yield "tax_overdue", s.tax_due_at, s.tax_due_at, ""
     first_result = s.first_result_at
     if first_result is not None and not s.finished:
         at = cal.add(first_result, cal.working_day)
-        out.append(_spec(s, "open_after_completion", at, at))
+        yield "open_after_completion", at, at, ""
     if s.outcome == "approved" and s.result_attached_at is None:
         at = cal.add(s.finished_at, cal.working_day)
-        out.append(_spec(s, "missing_result", at, at))
+        yield "missing_result", at, at, ""
     for event_id, at, late in s.extensions:
         if late:
-            out.append(_spec(s, "late_extension", at, s.due_at, extra=event_id))
-    return [a for a in out if a.fires_at >= since]
+            yield "late_extension", at, s.due_at, event_id

@@ -75,6 +75,9 @@ class DossierState:
     # Where the working time went: (unit, since) of the current holder, and the tally.
     holder_since: datetime | None = None
     unit_hours: dict[str, float] = field(default_factory=dict)
+    # `warning_at` with the (due_at, running_since, rules.warning) it was computed from:
+    # most events move none of them.
+    _warning: tuple[datetime, datetime, timedelta, datetime] | None = field(default=None, compare=False, repr=False)
 
     # ------------------------------------------------------------------ views
     @property
@@ -107,8 +110,12 @@ class DossierState:
         """When `sla_warning` fires in this budget cycle: the latest moment at which
         `rules.warning` working time remains before `due_at`, or the clock's start if
         less than that remained then (docs/contract.md §2). Needs a running clock and a due time."""
-        assert self.due_at is not None and self.running_since is not None
-        return max(rules.calendar.subtract(self.due_at, rules.warning), self.running_since)
+        due, since, ahead = self.due_at, self.running_since, rules.warning
+        assert due is not None and since is not None
+        known = self._warning
+        if known is None or known[0] != due or known[1] != since or known[2] != ahead:
+            known = self._warning = (due, since, ahead, max(rules.calendar.subtract(due, ahead), since))
+        return known[3]
 
     def finish_classification(self, cal: WorkingCalendar) -> Classification | None:
         if not self.finished:

@@ -10,8 +10,15 @@ again, so the result never depends on the arrival order. Alerts follow one
 rule: an alert is real when it is a candidate (see `alerts.candidates`) of the
 state that holds at its fire time. A state holds from its last event until the
 next one; so when the next event comes, the previous state's candidates that
-fire before it become certain, and the new state's candidates replace the rest. `fired` records what has been
-emitted, so a refold can tell which emitted alerts a late event proved false.
+fire before it become certain, and the new state's candidates replace the rest.
+`fired` records what has been emitted, so a refold can tell which emitted alerts
+a late event proved false.
+
+The candidates are listed only when something needs them: a timer that may be due,
+a next event that comes after the first of them could fire, an emitted alert to
+check, a finished dossier's state row. Until then a dossier knows only when its
+first candidate fires (`alerts.earliest`), which is what its timer waits for; most
+states of a dossier give way to its next event long before that.
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Iterable
 
-from stream_app.domain.alerts import AlertSpec, candidates
+from stream_app.domain.alerts import AlertSpec, candidates, earliest
 from stream_app.domain.codes import Classification
 from stream_app.domain.dossier import DossierState, Rules
 from stream_app.domain.events import DossierEvent
+
+
+_UNKNOWN = object()  # not computed yet
 
 
 class Added(Enum):
@@ -72,16 +82,20 @@ class FiredAlert:
 class DossierHistory:
     """Events of one dossier, in order, with the state and alerts they imply."""
 
-    __slots__ = ("dossier_id", "events", "waiting", "state", "certain", "tentative", "fired")
+    __slots__ = ("dossier_id", "events", "waiting", "state", "certain", "fired", "rules", "_tentative", "_first")
 
     def __init__(self, dossier_id: str) -> None:
         self.dossier_id = dossier_id
         self.events: list[DossierEvent] = []
         self.waiting: list[DossierEvent] = []  # impossible at their place so far; in order
         self.state = DossierState(dossier_id)
-        self.certain: dict[str, AlertSpec] = {}
-        self.tentative: list[AlertSpec] = []
+        self.certain: dict[str, AlertSpec] = {}  # real whatever comes next: they fire before a later event
         self.fired: dict[str, FiredAlert] = {}
+        self.rules: Rules | None = None  # the rules it was folded with
+        # The current state's candidates, once listed (None: not yet), and when the first
+        # of them fires (_UNKNOWN: not asked yet).
+        self._tentative: list[AlertSpec] | None = None
+        self._first: datetime | None | object = _UNKNOWN
 
     @classmethod
     def from_events(cls, dossier_id: str, events: Iterable[DossierEvent], rules: Rules) -> "DossierHistory":
@@ -121,13 +135,42 @@ class DossierHistory:
 
     def _step(self, ev: DossierEvent, rules: Rules) -> bool:
         """Apply one event in order; False when it is impossible at its place."""
+        at = ev.occurred_at
+        self.rules = rules
+        # The state giving way: its candidates that fire before this event become
+        # certain; listed only if the first of them fires before it.
+        first = self._first_candidate()
+        ending = self._current() if first is not None and first < at else None
         if self.state.apply(ev, rules) is not None:
             return False
-        for a in self.tentative:
-            if a.fires_at < ev.occurred_at:
+        for a in ending or ():
+            if a.fires_at < at:
                 self.certain[a.alert_id] = a
-        self.tentative = candidates(self.state, ev.occurred_at, rules)
+        self._tentative, self._first = None, _UNKNOWN
         return True
+
+    def _since(self) -> datetime | None:
+        """When the current state began to hold: its last applied event."""
+        return self.events[-1].occurred_at if self.events else None
+
+    def _current(self) -> list[AlertSpec]:
+        """The current state's candidates (listed on first need)."""
+        if self._tentative is None:
+            since = self._since()
+            self._tentative = [] if since is None or self.rules is None else \
+                candidates(self.state, since, self.rules)
+        return self._tentative
+
+    def _first_candidate(self) -> datetime | None:
+        """When the current state's first candidate fires (None: it has none)."""
+        if self._first is _UNKNOWN:
+            since = self._since()
+            if self._tentative is not None:
+                self._first = min((a.fires_at for a in self._tentative), default=None)
+            else:
+                self._first = None if since is None or self.rules is None else \
+                    earliest(self.state, since, self.rules)
+        return self._first  # type: ignore[return-value]
 
     def _refold(self, events: list[DossierEvent], rules: Rules, newcomer: str | None = None) -> bool:
         """Rebuild from scratch; events impossible at their place go to `waiting`.
@@ -140,15 +183,15 @@ class DossierHistory:
             (fresh.events if possible else fresh.waiting).append(ev)
             if not possible and ev.event_id == newcomer:
                 applied = False
-        self.events, self.waiting, self.state = fresh.events, fresh.waiting, fresh.state
-        self.certain, self.tentative = fresh.certain, fresh.tentative
+        self.events, self.waiting, self.state, self.certain = fresh.events, fresh.waiting, fresh.state, fresh.certain
+        self.rules, self._tentative, self._first = rules, fresh._tentative, fresh._first
         return applied
 
     # ----------------------------------------------------------------- alerts
     def alerts(self) -> dict[str, AlertSpec]:
         """Every real alert given the events so far (fired or not)."""
         out = dict(self.certain)
-        for a in self.tentative:
+        for a in self._current():
             out[a.alert_id] = a
         return out
 
@@ -159,6 +202,9 @@ class DossierHistory:
 
     def due_alerts(self, watermark: datetime) -> list[AlertSpec]:
         """Alerts whose time has come and that are owed (see `_owed`)."""
+        timer = self.next_timer()
+        if timer is None or timer > watermark:
+            return []
         return sorted(
             (a for a in self.alerts().values() if a.fires_at <= watermark and self._owed(a)),
             key=lambda a: (a.fires_at, a.kind),
@@ -166,11 +212,27 @@ class DossierHistory:
 
     def disproved(self) -> list[str]:
         """Ids of emitted, unretracted alerts that the events no longer support."""
-        real = self.alerts()
-        return [aid for aid, f in self.fired.items() if not f.retracted and aid not in real]
+        standing = [aid for aid, f in self.fired.items() if not f.retracted and aid not in self.certain]
+        if not standing:
+            return []
+        real = {a.alert_id for a in self._current()}
+        return [aid for aid in standing if aid not in real]
 
     def next_fire_time(self) -> datetime | None:
+        """When the next owed alert fires (None: none is owed)."""
         owed = [a.fires_at for a in self.alerts().values() if self._owed(a)]
+        return min(owed) if owed else None
+
+    def next_timer(self) -> datetime | None:
+        """When this dossier's timer is due: never after its next owed alert, and without
+        listing the current state's candidates until one of them may be due (then it
+        is `next_fire_time`). None: nothing is owed."""
+        if self._tentative is not None:
+            return self.next_fire_time()
+        owed = [a.fires_at for a in self.certain.values() if self._owed(a)]
+        first = self._first_candidate()
+        if first is not None:
+            owed.append(first)
         return min(owed) if owed else None
 
     @property

@@ -120,8 +120,12 @@ def main() -> int:
     settings = Settings(**config["settings"])
     logs.configure(settings.log_format, settings.log_level)
     structlog.contextvars.bind_contextvars(worker_process=config["index"])
+    # Not asyncio.run: after a crashed agent, Faust leaves tasks that never end (its
+    # consumer waits for chunks nobody will acknowledge), and asyncio.run's clean-up would
+    # wait for them for ever. On failure the process leaves without it.
+    runner = asyncio.Runner()
     try:
-        asyncio.run(serve(settings, config["bootstrap"], Path(config["labels"]), answer))
+        runner.run(serve(settings, config["bootstrap"], Path(config["labels"]), answer))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the run reports the exit; the message is here
@@ -129,6 +133,7 @@ def main() -> int:
         code = 2 if isinstance(exc, (BrokerUnavailable, ConnectionError)) else 1
         sys.stderr.flush()
         os._exit(code)  # Faust cannot stop cleanly after a lost broker or a crashed agent
+    runner.close()
     return 0
 
 

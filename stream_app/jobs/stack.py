@@ -168,7 +168,7 @@ class Stack:
             on_alert=on_alert,
             owned=owned,
         )
-        register_agent(self.app, settings, self.pipeline.handle)
+        register_agent(self.app, settings, self.pipeline.handle, live=live)
         if live or shared:
             self._follow_assignment()
         if self.guard is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from stream_app.store.client import check_identifier
+from stream_app.store.client import check_identifier, in_chunks
 
 ALERT_KINDS = ("late_extension", "missing_result")
 
@@ -90,12 +90,15 @@ def load_named(client: Any, database: str, month: date, previous: date, unit: st
             out.left_open.append(Named(r["dossier_id"], r["current_unit"] or receiving, receiving, pending=True))
     if tax_ids:
         # The tax office of each delayed dossier: that of its latest slip before the month's end.
-        params["ids"] = tax_ids
-        offices = {r["dossier_id"]: r["tax_office"] for r in rows(f"""
-            SELECT dossier_id, ifNull(argMax(tax_office, occurred_at), '') AS tax_office
-            FROM {db}.events
-            WHERE event_type = 'sent_to_tax' AND occurred_at < {_PERIOD_END} AND has({{ids:Array(String)}}, dossier_id)
-            GROUP BY dossier_id""")}
+        offices: dict[str, str] = {}
+        for ids in in_chunks(tax_ids, client):
+            params["ids"] = ids
+            offices.update((r["dossier_id"], r["tax_office"]) for r in rows(f"""
+                SELECT dossier_id, ifNull(argMax(tax_office, occurred_at), '') AS tax_office
+                FROM {db}.events
+                WHERE event_type = 'sent_to_tax' AND occurred_at < {_PERIOD_END} AND has({{ids:Array(String)}}, dossier_id)
+                GROUP BY dossier_id"""))
+        del params["ids"]
         out.tax_delayed = [replace(n, detail=offices.get(n.dossier_id, "")) for n in out.tax_delayed]
     for r in rows(f"""
             SELECT toStartOfMonth(fires_at) = {{month:Date}} AS this_month, kind, dossier_id,

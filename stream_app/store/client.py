@@ -11,13 +11,36 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Over HTTP (a ClickHouse server, a served store) a query parameter travels as one form
+# field, which the server bounds (`http_max_field_value_size`, 128 KiB by default): a list
+# of codes goes in slices of at most this many bytes, quotes and commas counted.
+FIELD_BYTES = 100_000
+
+
+def in_chunks(ids: Sequence[str], client: Any) -> Iterator[Sequence[str]]:
+    """`ids` in slices the store accepts as one query parameter: all at once in process
+    (chDB has no form to bound), else at most FIELD_BYTES of them a slice."""
+    if type(client).__name__ == "ChdbClient":
+        if ids:
+            yield ids
+        return
+    start, size = 0, 0
+    for i, code in enumerate(ids):
+        n = len(code.encode()) + 8  # quoted, escaped, separated, form-encoded
+        if i > start and size + n > FIELD_BYTES:
+            yield ids[start:i]
+            start, size = i, 0
+        size += n
+    if start < len(ids):
+        yield ids[start:]
 
 
 def redact(dsn: str) -> str:

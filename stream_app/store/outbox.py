@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 from stream_app.clock import utc_now
 from stream_app.core.ports import Batch, Delivery, Outcome
+from stream_app.store.client import in_chunks
 
 COLUMNS = ("channel", "endpoint", "delivery_id", "alert_id", "unit", "fires_at", "payload", "batch", "status",
            "attempts", "version", "updated_at")
@@ -102,10 +103,11 @@ class Outbox:
         if not deliveries:
             return []
         done = {
-            (r[0], r[1], r[2]) for r in self.client.query(
+            (r[0], r[1], r[2]) for ids in in_chunks(sorted({d.delivery_id for d in deliveries}), self.client)
+            for r in self.client.query(
                 f"SELECT channel, endpoint, delivery_id FROM {self.table} FINAL "
                 "WHERE delivery_id IN {ids:Array(String)} AND status != 'pending'",
-                parameters={"ids": sorted({d.delivery_id for d in deliveries})},
+                parameters={"ids": ids},
             ).result_rows
         }
         return [d for d in deliveries if (d.channel, d.endpoint, d.delivery_id) not in done]

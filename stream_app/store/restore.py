@@ -22,12 +22,11 @@ from stream_app.domain.alerts import AlertSpec
 from stream_app.domain.codes import PROCESSING_ERROR
 from stream_app.domain.events import DossierEvent
 from stream_app.domain.history import FiredAlert
-from stream_app.store.client import check_identifier
+from stream_app.store.client import check_identifier, in_chunks
 from stream_app.store.rows import EVENT_COLUMNS, event_from_row
 
 log = structlog.get_logger(__name__)
 
-CHUNK = 20_000
 _EVENT_COLS = ", ".join(c for c in EVENT_COLUMNS if c != "ingested_at")
 _ALERT_COLS = ("alert_id, kind, dossier_id, unit, receiving_unit, procedure_code, fires_at, emitted_at, due_at, "
                "retracted, version")
@@ -91,8 +90,7 @@ class Restorer:
             return {}
         events: dict[str, list[DossierEvent]] = defaultdict(list)
         fired: dict[str, list[tuple[AlertSpec, FiredAlert]]] = defaultdict(list)
-        for i in range(0, len(dossier_ids), CHUNK):
-            ids = dossier_ids[i:i + CHUNK]
+        for ids in in_chunks(dossier_ids, self.client):
             q = self.client.query(
                 f"SELECT {_EVENT_COLS} FROM {self.db}.events FINAL WHERE dossier_id IN {{ids:Array(String)}}",
                 parameters={"ids": ids},

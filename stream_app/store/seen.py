@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from stream_app.store.client import check_identifier
+from stream_app.store.client import check_identifier, in_chunks
 from stream_app.store.writer import transient_as_unavailable
 
-LOOKUP_CHUNK = 5_000
 
 
 class SeenTable:
@@ -25,10 +24,10 @@ class SeenTable:
         """The stored snapshot (JSON) of those of these dossiers the table has."""
         out: dict[str, bytes] = {}
         with transient_as_unavailable():
-            for i in range(0, len(dossier_ids), LOOKUP_CHUNK):
+            for ids in in_chunks(dossier_ids, self.client):
                 q = self.client.query(
                     f"SELECT dossier_id, snapshot FROM {self.db}.sync_dossiers FINAL WHERE dossier_id IN {{ids:Array(String)}}",
-                    parameters={"ids": dossier_ids[i:i + LOOKUP_CHUNK]})
+                    parameters={"ids": ids})
                 out.update((d, s.encode() if isinstance(s, str) else s) for d, s in q.result_rows)
         return out
 

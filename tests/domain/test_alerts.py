@@ -6,6 +6,7 @@ list with DossierHistory and lists (kind, fires_at). Times as in test_dossier: o
 hours 07:00-11:30 and 13:30-17:00, no holiday in March 2024.
 """
 
+from dataclasses import replace
 from datetime import timedelta, timezone
 
 import pytest
@@ -24,6 +25,7 @@ from tests.domain.builders import (
     UNKNOWN,
     ev,
     fold,
+    history,
     real_alerts,
     received,
     rules_with,
@@ -89,6 +91,21 @@ def test_sla_warning_at_clock_start_when_less_remains(at, warning, due):
         ("sla_warning", t(warning)),
         ("sla_breach", t(due[:10]) + timedelta(days=1)),
     ]
+
+
+def test_the_warning_instant_follows_the_due_time_it_was_computed_for():
+    """`warning_at` is remembered between events (most move no clock); a moved due time, a
+    restarted clock or another warning setting gives the instant computed afresh, and the
+    remembered one is no part of the state's value."""
+    h = history([REC])
+    first = h.state.warning_at(RULES)
+    fresh = history([REC]).state
+    assert (first, h.state) == (t("2024-03-13 09:00"), fresh)  # equal, though only one was asked
+    for e in (ev("supplement_requested", "2024-03-05 09:00"), ev("supplement_received", "2024-03-06 09:00")):
+        h.add(e, RULES)
+    assert h.state.warning_at(RULES) == RULES.calendar.subtract(h.state.due_at, RULES.warning) != first
+    earlier = replace(RULES, warning=timedelta(hours=4))
+    assert h.state.warning_at(earlier) == RULES.calendar.subtract(h.state.due_at, timedelta(hours=4))
 
 
 def test_no_sla_warning_while_paused_it_comes_after_the_resume():

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream_app.domain.alerts import candidates
+from stream_app.domain.alerts import candidates, earliest
 from stream_app.domain.calendar import TZ
 from stream_app.domain.dossier import DossierState
 from stream_app.domain.events import RANK, DossierEvent
@@ -134,6 +134,49 @@ def test_alerts_of_an_earlier_state_stay_real_after_the_state_changes():
         ("sla_breach", BREACH_AT),
         ("missing_result", t("2024-03-18 10:00")),
     ]
+
+
+# -- alerts listed when needed ----------------------------------------------------------
+
+@pytest.fixture
+def listings(monkeypatch) -> list[str]:
+    """The dossiers whose candidates were listed, one entry a listing."""
+    import stream_app.domain.history as history_module
+
+    seen: list[str] = []
+
+    def counted(state, since, rules):
+        seen.append(state.dossier_id)
+        return candidates(state, since, rules)
+
+    monkeypatch.setattr(history_module, "candidates", counted)
+    return seen
+
+
+def test_a_state_giving_way_before_any_of_its_alerts_could_fire_is_never_listed(listings):
+    h = history([REC, ev("transferred", "2024-03-05 09:00", to_unit=BRANCH),
+                 ev("transferred", "2024-03-06 09:00", to_unit="H53")])
+    assert (listings, h.next_timer()) == ([], WARNING_AT)  # the timer knows when, nothing more
+    assert h.due_alerts(WARNING_AT - timedelta(milliseconds=1)) == [] and listings == []
+    assert kinds(h) == [("sla_warning", WARNING_AT), ("sla_breach", BREACH_AT)]
+    assert listings == [DOSSIER]  # listed once, when asked
+    h.alerts(), h.next_fire_time(), h.due_alerts(BREACH_AT)
+    assert listings == [DOSSIER]
+
+
+def test_a_state_giving_way_after_its_first_alert_could_fire_is_listed_before_it_changes(listings):
+    h = history([REC, ev("transferred", "2024-03-13 10:00", to_unit=BRANCH)])  # after the warning
+    assert listings == [DOSSIER]
+    assert [(a.kind, a.unit) for a in h.certain.values()] == [("sla_warning", REC.agency_code)]  # the unit that held it
+
+
+def test_an_in_order_event_checks_emitted_alerts_without_listing_again(listings):
+    h = history([REC])
+    fire(h, WARNING_AT)
+    listings.clear()
+    assert (h.add(ev("transferred", "2024-03-13 10:00", to_unit=BRANCH), RULES), h.disproved()) == (Added.APPLIED, [])
+    assert listings == []  # the list the timer made serves the state giving way
+    assert h.disproved() == [] and listings == []
 
 
 # -- timers: due alerts, next fire time -------------------------------------------------
@@ -342,3 +385,18 @@ def test_an_alert_is_real_iff_the_state_at_its_fire_time_calls_for_it(events, ru
         if aid in {c.alert_id for c in candidates(_state_at(events, a.fires_at, rules), a.fires_at, rules)}
     }
     assert set(DossierHistory.from_events(DOSSIER, events, rules).alerts()) == real
+
+
+@settings(max_examples=100, deadline=None)
+@given(valid_dossiers(), st.sampled_from([RULES, SHIFT]))
+def test_the_timer_is_never_after_the_next_owed_alert_and_earliest_is_the_first_candidate(events, rules):
+    h = DossierHistory(DOSSIER)
+    for e in events:
+        h.add(e, rules)
+        first = earliest(h.state, e.occurred_at, rules)
+        assert first == min((a.fires_at for a in candidates(h.state, e.occurred_at, rules)), default=None)
+        timer, owed = h.next_timer(), h.next_fire_time()
+        assert owed is None or (timer is not None and timer <= owed)
+        assert h.next_timer() == owed  # once listed, the timer is exact
+        for a in h.due_alerts(owed or e.occurred_at):
+            h.fired[a.alert_id] = FiredAlert(a.kind, a.fires_at, EMITTED)

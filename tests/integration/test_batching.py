@@ -52,3 +52,33 @@ def test_every_table_is_the_same_for_any_batch_size(tmp_path: Path, batch_size: 
     assert snapshot(tmp_path / "small") == snapshot(tmp_path / "default")
     breach = [r for r in snapshot(tmp_path / "default")["alerts"] if r[1] == "sla_breach" and r[2] == A]
     assert [(r[1], r[-2]) for r in breach] == [("sla_breach", True)]  # fired, then retracted by the late event
+
+
+def test_a_replay_window_folds_each_dossier_into_one_state_row_and_changes_no_table(tmp_path: Path):
+    """A replay holds several fetches per write (`replay_window`): a dossier's changes inside
+    the window make one dossier_state row instead of one a fetch — and every table is the
+    same as with a write per fetch."""
+    from stream_app.replay.generate import generate
+
+    path = tmp_path / "province.jsonl"
+    generate(path, months=1, seed=3, dossiers_per_month=60)
+    per_fetch = run(path, tmp_path / "per-fetch", batch_size=10, replay_window=10)
+    windowed = run(path, tmp_path / "windowed", batch_size=10, replay_window=100_000)
+
+    assert snapshot(tmp_path / "windowed") == snapshot(tmp_path / "per-fetch")
+    assert windowed.stats["state_rows"] < per_fetch.stats["state_rows"]
+
+
+@pytest.mark.parametrize(
+    ("live", "window", "taken"),
+    [
+        pytest.param(True, 100_000, (4, 0.01), id="live: one fetch, whatever the window"),
+        pytest.param(False, 10_000, (4, 0.01), id="replay by default: one fetch"),
+        pytest.param(False, 25_000, (12, 0.1), id="replay: whole fetches up to the window"),
+    ],
+)
+def test_the_agent_takes_one_fetch_live_and_a_window_of_fetches_in_a_replay(live, window, taken):
+    from stream_app.kafka.agent import window as agent_window
+    from stream_app.settings import Settings
+
+    assert agent_window(Settings(partitions=4, batch_size=10_000, replay_window=window), live=live) == taken

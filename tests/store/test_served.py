@@ -92,3 +92,20 @@ def test_only_an_embedded_store_is_served(tmp_path: Path):
     done = cli("store", DOSSIER_CLICKHOUSE="http://127.0.0.1:1")
     assert done.returncode == 2 and "not an embedded store" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_batch_of_thousands_of_new_dossiers_is_looked_up_in_queries_the_server_accepts(tmp_path: Path):
+    """A replay's batch meets thousands of dossiers the store may know; over HTTP their codes
+    go as one form field per query, which the server bounds (128 KiB): asked for in chunks."""
+    from stream_app.store.migrate import migrate
+    from stream_app.store.restore import Restorer
+
+    path = write_jsonl(tmp_path / "two.jsonl", EVENTS)
+    run(path, tmp_path / "store")
+    wanted = [f"000.22.31.H53-240304-{i:04d}" for i in range(1, 10_000)]  # ~270 KB of codes
+    with ServedStore(tmp_path / "store") as served:
+        client = connect(served.dsn)
+        migrate(client, "dossier")
+        found = Restorer(client, "dossier").dossiers(wanted)
+        client.close()
+    assert [(d, [e.event_id for e in evs]) for d, (evs, _) in found.items()] == [(EVENTS[0]["dossier_id"], ["e1", "e2"])]
