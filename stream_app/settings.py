@@ -69,7 +69,7 @@ class Settings(BaseSettings):
                     "fewer and larger inserts; the live worker writes every fetch",
     )
     hot_dossiers: int = Field(
-        default=10_000, ge=1,
+        default=20_000, ge=1,
         description="dossiers kept as live objects; the least recently used others rest compactly as their "
                     "events (~0.3 KB instead of ~2.3 KB) and are rebuilt on their next event or timer",
     )

@@ -13,7 +13,6 @@ from stream_app.store.client import check_identifier, in_chunks
 from stream_app.store.writer import transient_as_unavailable
 
 
-
 class SeenTable:
     def __init__(self, client: Any, database: str, columns: Sequence[str]) -> None:
         self.client = client
